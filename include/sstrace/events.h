@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one ABI between the BPF programs (bpf/sstrace.bpf.c) and user space
+ * (src/bpf/). Plain C, fixed-size fields only: clang -target bpf compiles it
+ * against vmlinux.h, g++ against <linux/types.h>. User space static_asserts
+ * the sizes (src/bpf/records.cpp) so that a change on one side that is not
+ * made on the other fails the build instead of corrupting the stream.
+ */
+#ifndef SSTRACE_EVENTS_H
+#define SSTRACE_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Kinds of record on the ring buffer. */
+enum sstrace_record_kind {
+	SSTRACE_REC_STATE = 1,	    /* inet_sock_set_state */
+	SSTRACE_REC_RTT = 2,	    /* tcp_probe, srtt moved past the threshold */
+	SSTRACE_REC_RETRANSMIT = 3, /* tcp_retransmit_skb / tcp_retransmit_synack */
+	SSTRACE_REC_RESET = 4,	    /* tcp_send_reset / tcp_receive_reset */
+	SSTRACE_REC_OWNER = 5,	    /* accept() returned this socket to a process */
+};
+
+/* sstrace_reset.dir */
+enum sstrace_reset_dir {
+	SSTRACE_RESET_SENT = 1,
+	SSTRACE_RESET_RECEIVED = 2,
+};
+
+/* sstrace_state.flags */
+enum sstrace_state_flags {
+	/* The full socket went to CLOSE because tcp_time_wait() handed the
+	 * connection to a timewait minisocket (it is no longer hashed when the
+	 * tracepoint fires; see tcp_set_state() and inet_twsk_hashdance_schedule()). */
+	SSTRACE_STATE_TO_TIMEWAIT = 1 << 0,
+	/* The socket had received a FIN (RCV_SHUTDOWN): with TO_TIMEWAIT, the
+	 * minisocket's substate is TIME-WAIT, otherwise FIN-WAIT-2. */
+	SSTRACE_STATE_RCV_SHUTDOWN = 1 << 1,
+	/* The transition ran in the process that owns the socket (connect,
+	 * listen, close): pid/comm are that process. */
+	SSTRACE_STATE_PROCESS_CONTEXT = 1 << 2,
+	/* enter_ns is known (the socket was seen by sstrace before). */
+	SSTRACE_STATE_ENTER_KNOWN = 1 << 3,
+};
+
+#define SSTRACE_COMM_LEN 16
+#define SSTRACE_ADDR_LEN 16
+
+/* Identity and endpoints of one socket; addresses in network order, IPv4 in
+ * the first 4 bytes; ports in host order. */
+struct sstrace_sock_id {
+	__u64 cookie;
+	__u32 netns; /* network namespace inode */
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 sport;
+	__u16 dport;
+	__u16 pad0;
+	__u8 saddr[SSTRACE_ADDR_LEN];
+	__u8 daddr[SSTRACE_ADDR_LEN];
+};
+
+/* Who owns the socket, as learned in process context; pid 0 = unknown. */
+struct sstrace_owner {
+	__u32 pid; /* tgid */
+	__u32 pad0;
+	char comm[SSTRACE_COMM_LEN];
+};
+
+/* Counters read from tcp_sock when the full socket reaches CLOSE: the close
+ * summary. RTT statistics come from per-socket storage fed by tcp_probe. */
+struct sstrace_summary {
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 total_retrans;
+	__u32 srtt_us;
+	__u32 min_srtt_us; /* 0: no sample */
+	__u32 max_srtt_us;
+	__u64 srtt_sum_us;
+	__u32 srtt_samples;
+	__u32 pad0;
+};
+
+struct sstrace_state {
+	__u8 old_state; /* kernel TCP_* numbering (include/net/tcp_states.h) */
+	__u8 new_state;
+	__u8 flags; /* enum sstrace_state_flags */
+	__u8 pad0[5];
+	__u64 enter_ns; /* when old_state was entered (bpf_ktime_get_ns) */
+	struct sstrace_summary summary; /* valid when new_state == TCP_CLOSE */
+};
+
+struct sstrace_rtt {
+	__u32 srtt_us;
+	__u32 rttvar_us;
+	__u32 prev_srtt_us; /* last value reported for this socket, 0 = none */
+	__u32 min_rtt_us;
+	__u32 snd_cwnd;
+	__u32 snd_ssthresh;
+	__u32 packets_out;
+	__u32 state;
+};
+
+struct sstrace_retransmit {
+	__u32 segs;
+	__u32 state;
+	__u8 synack; /* tcp_retransmit_synack (request socket) */
+	__u8 pad0[7];
+};
+
+struct sstrace_reset {
+	__u32 dir; /* enum sstrace_reset_dir */
+	__u32 state;
+};
+
+struct sstrace_record {
+	__u32 kind; /* enum sstrace_record_kind */
+	__u32 cpu;
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	struct sstrace_sock_id id;
+	struct sstrace_owner owner;
+	union {
+		struct sstrace_state state;
+		struct sstrace_rtt rtt;
+		struct sstrace_retransmit retransmit;
+		struct sstrace_reset reset;
+	};
+};
+
+/* Per-CPU counters in the `stats` array map, index = enum below. */
+enum sstrace_stat {
+	SSTRACE_STAT_RINGBUF_DROPS = 0, /* bpf_ringbuf_reserve() failed */
+	SSTRACE_STAT_RTT_SUPPRESSED,	/* tcp_probe samples under threshold */
+	SSTRACE_STAT_FILTERED,		/* dropped by the in-kernel prefilter */
+	SSTRACE_STAT_NO_STORAGE,	/* bpf_sk_storage_get() failed */
+	SSTRACE_STAT__MAX,
+};
+
+/* Up to this many port ranges in the in-kernel prefilter. */
+#define SSTRACE_MAX_PORT_RANGES 8
+
+struct sstrace_port_range {
+	__u16 lo;
+	__u16 hi;
+};
+
+#endif /* SSTRACE_EVENTS_H */

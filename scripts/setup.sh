@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh Debian 12 machine for building, running and
+# testing sstrace. Run as root. Installs only from Debian's archive.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  libcli11-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
+  clang-format
+  # tests: the peers we compare against and the traffic we make
+  iproute2 nftables iperf3 procps kmod
+  # benchmarks: the eBPF peers
+  libbpf-tools bpftrace
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  # Classic tracepoints (the accept() owner tracking, fallbacks on kernels
+  # without tp_btf) need tracefs; sstrace mounts it itself when missing, this
+  # only saves it the step.
+  if [[ -d /sys/kernel/tracing ]] && ! mountpoint -q /sys/kernel/tracing; then
+    mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+  fi
+  # The e2e tests create namespaces under /run/netns (ip netns).
+  mkdir -p /run/netns
+fi
+echo "setup: ok"

@@ -1,0 +1,113 @@
+// One socket as a NETLINK_SOCK_DIAG dump describes it. The parser fills one
+// reused SockInfo per message (no per-socket allocation on large dumps), and
+// the filter, the formatters and the connection table read it. Plain data:
+// no kernel headers beyond <linux/tcp.h> leak out of src/diag.
+#pragma once
+
+#include <linux/tcp.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace sstrace::diag {
+
+// Which dump a socket came from; also ss's Netid column.
+enum class SockKind : uint8_t { tcp, udp, raw, unix_stream, unix_dgram, unix_seqpacket, packet_raw, packet_dgram };
+
+// Kernel TCP state numbering (include/net/tcp_states.h); UDP, RAW, UNIX and
+// PACKET sockets use the same numbers (UNCONN is TCP_CLOSE).
+enum TcpState : uint8_t {
+  kEstablished = 1,
+  kSynSent,
+  kSynRecv,
+  kFinWait1,
+  kFinWait2,
+  kTimeWait,
+  kClose,
+  kCloseWait,
+  kLastAck,
+  kListen,
+  kClosing,
+  kNewSynRecv,
+  kBoundInactive,
+  kMaxState,
+};
+
+// ss's SK_MEMINFO_* order (linux/sock_diag.h).
+enum SkMem : uint8_t {
+  kRmemAlloc = 0,
+  kRcvbuf,
+  kWmemAlloc,
+  kSndbuf,
+  kFwdAlloc,
+  kWmemQueued,
+  kOptmem,
+  kBacklog,
+  kDrops,
+  kSkMemVars,
+};
+
+struct Endpoint {
+  std::array<uint8_t, 16> addr{};  // network order; IPv4 in the first 4 bytes
+  uint16_t port = 0;               // host order
+};
+
+struct SockInfo {
+  SockKind kind = SockKind::tcp;
+  uint8_t family = 0;  // AF_INET, AF_INET6, AF_UNIX, AF_PACKET
+  uint8_t state = 0;   // TcpState
+  uint32_t recv_q = 0;
+  uint32_t send_q = 0;
+  Endpoint local;
+  Endpoint remote;
+  uint32_t ifindex = 0;  // bound device (inet), interface (packet)
+  uint32_t uid = 0;
+  uint64_t inode = 0;
+  uint64_t cookie = 0;
+  uint32_t netns = 0;  // inode of the namespace the dump ran in (set by the dumper)
+
+  // -o: idiag_timer (1 on, 2 keepalive, 3 timewait, 4 persist), expiry, retrans.
+  uint8_t timer = 0;
+  uint8_t retrans = 0;
+  uint32_t expires_ms = 0;
+
+  // Optional attributes: has_* says whether the kernel sent them.
+  bool has_skmem = false;
+  std::array<uint32_t, kSkMemVars> skmem{};
+  bool has_tcp_info = false;
+  uint32_t tcp_info_len = 0;  // bytes the kernel filled; fields past it are absent
+  struct tcp_info tcp_info {};
+  std::string cong;  // INET_DIAG_CONG
+  bool has_shutdown = false;
+  uint8_t shutdown = 0;
+  bool has_mark = false;
+  uint32_t mark = 0;
+  bool has_tos = false;
+  uint8_t tos = 0;
+  bool has_tclass = false;
+  uint8_t tclass = 0;
+  bool has_cgroup = false;
+  uint64_t cgroup_id = 0;
+  bool has_v6only = false;
+  bool v6only = false;
+  uint8_t raw_protocol = 0;  // RAW: IPPROTO_* it was opened with
+
+  // UNIX
+  std::string unix_path;  // "" unnamed; abstract names start with '@'
+  uint64_t unix_peer_inode = 0;
+  bool has_unix_rqlen = false;
+
+  // PACKET
+  uint16_t packet_protocol = 0;  // host order ETH_P_*
+
+  bool is_inet() const { return kind == SockKind::tcp || kind == SockKind::udp || kind == SockKind::raw; }
+  bool is_unix() const {
+    return kind == SockKind::unix_stream || kind == SockKind::unix_dgram || kind == SockKind::unix_seqpacket;
+  }
+  bool is_packet() const { return kind == SockKind::packet_raw || kind == SockKind::packet_dgram; }
+  // Timewait and request minisockets: no inode, no tcp_info.
+  bool is_minisocket() const { return kind == SockKind::tcp && (state == kTimeWait || state == kSynRecv) && inode == 0; }
+};
+
+}  // namespace sstrace::diag
