@@ -107,7 +107,7 @@ struct SockInfo {
   }
   bool is_packet() const { return kind == SockKind::packet_raw || kind == SockKind::packet_dgram; }
   // Timewait and request minisockets: no inode, no tcp_info.
-  bool is_minisocket() const { return kind == SockKind::tcp && (state == kTimeWait || state == kSynRecv) && inode == 0; }
+  bool is_minisocket() const { return kind == SockKind::tcp && inode == 0 && (timer == 3 || state == kSynRecv); }
 };
 
 }  // namespace sstrace::diag
