@@ -1,0 +1,57 @@
+// The command line (CONTRACT.md): ss's option letters, meaning what they
+// mean in ss, plus sstrace's own long options.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sstrace::cli {
+
+enum class Command { live, snapshot };
+
+struct Options {
+  Command command = Command::live;
+
+  // Socket kinds (-t -u -w -x -0, -A QUERY, -f FAMILY). None given: ss's
+  // default set for the command.
+  bool tcp = false, udp = false, raw = false, unix_ = false, packet = false;
+  bool ipv4 = false, ipv6 = false;  // -4 / -6 / -f inet|inet6 (neither: both)
+  bool kinds_given = false;         // any of the above was given
+
+  bool all = false;        // -a
+  bool listening = false;  // -l
+  bool numeric = false;    // -n
+  bool resolve = false;    // -r
+  bool info = false;       // -i
+  bool memory = false;     // -m
+  bool extended = false;   // -e
+  bool timer = false;      // -o
+  bool processes = false;  // -p
+  bool summary = false;    // -s
+  bool oneline = false;    // -O
+  bool no_header = false;  // -H
+  bool json = false;       // -j / --json
+  bool verbose = false;    // -v: libbpf's log and debug notes on stderr
+
+  std::string netns;         // -N NAME (/run/netns/NAME)
+  std::string filter_file;   // -F FILE
+  std::string diag_file;     // -D FILE (raw netlink replies)
+  std::vector<std::string> filter_words;  // FILTER
+
+  // Live stream only.
+  double duration_s = 0;        // --duration SECONDS (0: until a signal)
+  double resync_s = 0;          // --resync SECONDS (0: off)
+  std::string metrics_addr;     // --metrics ADDR:PORT
+  uint32_t rtt_min_change_us = 1000;  // --rtt-min-change-us: absolute srtt move to report
+  uint32_t rtt_min_change_pct = 20;   // --rtt-min-change-pct: relative srtt move to report
+  uint32_t rtt_interval_ms = 1000;    // --rtt-interval-ms: at most one rtt event per socket per this
+  uint32_t ringbuf_kib = 8192;        // --ringbuf-kib: ring buffer size (power of two)
+};
+
+// Parses argv. Throws UsageError (one line: what and where) on a bad option;
+// prints help or version and returns nullopt for -h / -V.
+std::optional<Options> parse_options(int argc, char** argv);
+
+}  // namespace sstrace::cli
