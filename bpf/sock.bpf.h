@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Kernel-side helpers: reading a socket's identity and counters with CO-RE. */
+#ifndef SSTRACE_SOCK_BPF_H
+#define SSTRACE_SOCK_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "sstrace/events.h"
+
+/* #defines that vmlinux.h cannot carry. */
+#define AF_INET 2
+#define AF_INET6 10
+#define RCV_SHUTDOWN 1	      /* include/net/sock.h */
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+
+/* Identity and endpoints of a full socket (also a request or timewait
+ * minisocket: they all start with struct sock_common). */
+static __always_inline void read_common_id(const struct sock_common *skc,
+					   struct sstrace_sock_id *id)
+{
+	__builtin_memset(id, 0, sizeof(*id));
+	id->family = BPF_CORE_READ(skc, skc_family);
+	id->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	id->dport = __builtin_bswap16(BPF_CORE_READ(skc, skc_dport));
+	id->sport = BPF_CORE_READ(skc, skc_num);
+	if (id->family == AF_INET) {
+		BPF_CORE_READ_INTO(id->saddr, skc, skc_rcv_saddr);
+		BPF_CORE_READ_INTO(id->daddr, skc, skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(id->saddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(id->daddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+/* A full socket. The local port comes from inet_sport, as the classic
+ * inet_sock_set_state tracepoint reads it: at -> CLOSE skc_num is already
+ * 0 on the reference kernel (inet_put_port() ran). */
+static __always_inline void read_sock_id(const struct sock *sk, struct sstrace_sock_id *id)
+{
+	const struct inet_sock *inet = (const struct inet_sock *)sk;
+
+	read_common_id(&sk->__sk_common, id);
+	id->sport = __builtin_bswap16(BPF_CORE_READ(inet, inet_sport));
+}
+
+/* A request minisocket (SYN-RECV): skc_num is its local port. */
+static __always_inline void read_reqsk_id(const struct request_sock *req,
+					  struct sstrace_sock_id *id)
+{
+	read_common_id(&req->__req_common, id);
+}
+
+/* Segments in a retransmitted skb: tcp_skb_pcount(), the value the kernel
+ * adds to RetransSegs (net/ipv4/tcp_output.c, __tcp_retransmit_skb). */
+static __always_inline __u32 skb_pcount(const struct sk_buff *skb)
+{
+	__u16 segs = 0;
+
+	bpf_probe_read_kernel(&segs, sizeof(segs),
+			      (void *)skb + bpf_core_field_offset(struct sk_buff, cb) +
+				  bpf_core_field_offset(struct tcp_skb_cb, tcp_gso_segs));
+	return segs;
+}
+
+/* Was the state change made by the process that owns the socket? These
+ * transitions run only in the connect(), listen(), close() and shutdown()
+ * system calls (tcp_v4_connect, inet_csk_listen_start, tcp_close_state),
+ * never in softirq, so `current` is the owner and not a bystander. */
+static __always_inline bool in_owner_context(int oldstate, int newstate)
+{
+	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN))
+		return true;
+	if (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1)
+		return true;
+	if (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK)
+		return true;
+	return false;
+}
+
+/* Kernel threads close and connect sockets too (delayed fput, sunrpc, MPTCP
+ * subflows): they are never a socket's owner for our purposes. */
+static __always_inline bool current_is_kthread(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, flags) & PF_KTHREAD;
+}
+
+/* At FIN-WAIT-2/CLOSING -> CLOSE: did tcp_time_wait() hand the connection to
+ * a timewait minisocket? inet_twsk_hashdance_schedule() unhashes the full
+ * socket before tcp_done() runs tcp_set_state(CLOSE), whereas every other
+ * way to CLOSE still finds it hashed when the tracepoint fires (tcp_set_state
+ * unhashes after the trace call). */
+static __always_inline __u8 timewait_flags(const struct sock *sk, int oldstate)
+{
+	__u8 flags = 0;
+
+	if (oldstate != TCP_FIN_WAIT2 && oldstate != TCP_CLOSING)
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL)
+		flags |= SSTRACE_STATE_TO_TIMEWAIT;
+	if (BPF_CORE_READ(sk, sk_shutdown) & RCV_SHUTDOWN)
+		flags |= SSTRACE_STATE_RCV_SHUTDOWN;
+	return flags;
+}
+
+#endif /* SSTRACE_SOCK_BPF_H */

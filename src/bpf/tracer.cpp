@@ -1,0 +1,233 @@
+#include "bpf/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "sstrace.skel.h"
+
+namespace sstrace::bpf {
+
+static_assert(sizeof(sstrace_sock_id) == 56, "ABI: sstrace_sock_id");
+static_assert(sizeof(sstrace_owner) == 24, "ABI: sstrace_owner");
+static_assert(sizeof(sstrace_summary) == 48, "ABI: sstrace_summary");
+static_assert(sizeof(sstrace_record) == 8 + 8 + 56 + 24 + 64, "ABI: sstrace_record");
+
+namespace {
+
+bool g_verbose = false;
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  // Without -v, failures reach the user as our own one-line errors and
+  // Degradation notes; libbpf's multi-line log is for debugging.
+  if (!g_verbose && level != LIBBPF_WARN) return 0;
+  if (!g_verbose) return 0;
+  std::fputs("sstrace: libbpf: ", stderr);
+  return std::vfprintf(stderr, fmt, args);
+}
+
+// Where the programs hook in, and what a user misses when one is absent.
+struct Hook {
+  const char* program;
+  const char* btf_typedef;    // "btf_trace_<tp>" for tp_btf programs, null for classic
+  const char* tracefs_event;  // "syscalls/sys_exit_accept4" for classic ones
+  const char* missing;
+  bool required;
+};
+
+const Hook kHooks[] = {
+    {"handle_inet_sock_set_state", "btf_trace_inet_sock_set_state", nullptr,
+     "all state, close and TIME-WAIT events", true},
+    {"handle_tcp_probe", "btf_trace_tcp_probe", nullptr, "rtt events and RTT in close summaries",
+     false},
+    {"handle_tcp_retransmit_skb", "btf_trace_tcp_retransmit_skb", nullptr, "retransmit events",
+     false},
+    {"handle_tcp_retransmit_synack", "btf_trace_tcp_retransmit_synack", nullptr,
+     "retransmit events for SYN-ACKs", false},
+    {"handle_tcp_send_reset", "btf_trace_tcp_send_reset", nullptr, "reset events (sent)", false},
+    {"handle_tcp_receive_reset", "btf_trace_tcp_receive_reset", nullptr, "reset events (received)",
+     false},
+    {"handle_sys_enter_connect", nullptr, "syscalls/sys_enter_connect",
+     "owners and local ports learned at connect()", false},
+    {"handle_sys_exit_connect", nullptr, "syscalls/sys_exit_connect",
+     "owners and local ports learned at connect()", false},
+    {"handle_sys_exit_accept4", nullptr, "syscalls/sys_exit_accept4", "owners learned at accept4()",
+     false},
+    {"handle_sys_exit_accept", nullptr, "syscalls/sys_exit_accept", "owners learned at accept()",
+     false},
+};
+
+constexpr const char* kTracefs = "/sys/kernel/tracing";
+
+bool tracefs_event_exists(const char* event) {
+  std::string path = std::string(kTracefs) + "/events/" + event + "/id";
+  return access(path.c_str(), R_OK) == 0;
+}
+
+void copy_ranges(const std::vector<PortRange>& in, sstrace_port_range* out, __u32* n) {
+  *n = 0;
+  for (const auto& r : in) {
+    if (*n == SSTRACE_MAX_PORT_RANGES) {
+      *n = 0;  // too many ranges to push down: the full filter alone decides
+      return;
+    }
+    out[*n] = {r.lo, r.hi};
+    ++*n;
+  }
+}
+
+}  // namespace
+
+struct Tracer::Impl {
+  sstrace_bpf* skel = nullptr;
+  ring_buffer* rb = nullptr;
+  std::vector<bpf_link*> links;
+  int ncpus = 1;
+
+  ~Impl() {
+    if (rb) ring_buffer__free(rb);
+    for (auto* l : links) bpf_link__destroy(l);
+    if (skel) sstrace_bpf__destroy(skel);
+  }
+};
+
+Result<void> ensure_tracefs() {
+  struct stat st {};
+  if (stat((std::string(kTracefs) + "/events").c_str(), &st) == 0) return {};
+  if (mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0 && errno != EBUSY)
+    return sys_error(std::string("failed to mount tracefs on ") + kTracefs);
+  return {};
+}
+
+namespace {
+
+int on_ring_record(void* ctx, void* data, size_t size) {
+  if (size < sizeof(sstrace_record)) return 0;  // cannot happen: one record type, fixed size
+  auto* handler = static_cast<RecordHandler*>(ctx);
+  (*handler)(*static_cast<const sstrace_record*>(data));
+  return 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHandler handler) {
+  g_verbose = cfg.verbose;
+  libbpf_set_print(libbpf_log);
+
+  std::unique_ptr<Tracer> t(new Tracer());
+  t->impl_ = std::make_unique<Impl>();
+  t->handler_ = std::move(handler);
+  Impl& im = *t->impl_;
+
+  im.skel = sstrace_bpf__open();
+  if (!im.skel) return sys_error("failed to open the BPF object");
+
+  auto* ro = im.skel->rodata;
+  ro->cfg_netns = cfg.netns;
+  ro->cfg_family = cfg.family;
+  copy_ranges(cfg.lports, ro->cfg_lports, &ro->cfg_n_lports);
+  copy_ranges(cfg.rports, ro->cfg_rports, &ro->cfg_n_rports);
+  ro->cfg_rtt_enabled = cfg.rtt;
+  ro->cfg_rtt_min_change_us = cfg.rtt_min_change_us;
+  ro->cfg_rtt_min_change_pct = cfg.rtt_min_change_pct;
+  ro->cfg_rtt_interval_ns = cfg.rtt_interval_ns;
+  ro->cfg_wakeup_bytes = cfg.wakeup_bytes;
+  if (int err = bpf_map__set_max_entries(im.skel->maps.events, cfg.ringbuf_bytes))
+    return Error{"failed to size the ring buffer", -err};
+
+  // Feature probe: switch off what this kernel cannot take, before load, so
+  // that one missing tracepoint does not cost the others.
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) {
+    return Error{
+        "this kernel has no BTF (/sys/kernel/btf/vmlinux): sstrace needs CONFIG_DEBUG_INFO_BTF=y",
+        errno};
+  }
+  bool tracefs_ok = ensure_tracefs().ok();
+  for (const Hook& h : kHooks) {
+    bpf_program* prog = bpf_object__find_program_by_name(im.skel->obj, h.program);
+    if (!prog) continue;
+    std::string why;
+    if (h.btf_typedef && btf__find_by_name_kind(vmlinux, h.btf_typedef, BTF_KIND_TYPEDEF) < 0)
+      why = "the kernel has no such tracepoint";
+    if (h.tracefs_event && !tracefs_ok) why = "tracefs is not mounted and could not be mounted";
+    if (h.tracefs_event && tracefs_ok && !tracefs_event_exists(h.tracefs_event))
+      why = "the kernel has no such tracepoint (CONFIG_FTRACE_SYSCALLS?)";
+    if (why.empty()) continue;
+    if (h.required) {
+      btf__free(vmlinux);
+      return Error{std::string("cannot trace TCP state changes: ") + h.program + ": " + why};
+    }
+    bpf_program__set_autoload(prog, false);
+    t->degradations_.push_back({h.program, h.missing, why});
+  }
+  btf__free(vmlinux);
+
+  if (int err = sstrace_bpf__load(im.skel)) {
+    int e = -err;
+    if (e == EPERM || e == EACCES)
+      return Error{"failed to load the BPF programs (run as root or with CAP_BPF and CAP_PERFMON)",
+                   e};
+    return Error{"failed to load the BPF programs (run with -v for the verifier's log)", e};
+  }
+
+  // Attach one by one: a program that loads but will not attach is a
+  // degradation, not a failure (unless it is the state tracepoint).
+  for (const Hook& h : kHooks) {
+    bpf_program* prog = bpf_object__find_program_by_name(im.skel->obj, h.program);
+    if (!prog || !bpf_program__autoload(prog)) continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) {
+      int e = errno;
+      if (h.required) return Error{std::string("failed to attach ") + h.program, e};
+      t->degradations_.push_back(
+          {h.program, h.missing, std::string("attach failed: ") + std::strerror(e)});
+      continue;
+    }
+    im.links.push_back(link);
+  }
+
+  im.rb =
+      ring_buffer__new(bpf_map__fd(im.skel->maps.events), on_ring_record, &t->handler_, nullptr);
+  if (!im.rb) return sys_error("failed to set up the ring buffer reader");
+  im.ncpus = libbpf_num_possible_cpus();
+  if (im.ncpus <= 0) im.ncpus = 1;
+  return t;
+}
+
+Tracer::~Tracer() = default;
+
+Result<int> Tracer::poll(int timeout_ms) {
+  // Records are submitted without a wake-up until enough are pending (see
+  // cfg_wakeup_bytes), so a quiet poll times out with records waiting:
+  // consume after every poll, whatever it returned.
+  int n = ring_buffer__poll(impl_->rb, timeout_ms);
+  if (n < 0 && n != -EINTR) return Error{"failed to read the ring buffer", -n};
+  return drain();
+}
+
+Result<int> Tracer::drain() {
+  int n = ring_buffer__consume(impl_->rb);
+  if (n < 0 && n != -EINTR) return Error{"failed to read the ring buffer", -n};
+  return n < 0 ? 0 : n;
+}
+
+uint64_t Tracer::stat(sstrace_stat which) const {
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(impl_->ncpus));
+  uint32_t key = which;
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.stats), &key, per_cpu.data()) != 0)
+    return 0;
+  uint64_t sum = 0;
+  for (uint64_t v : per_cpu) sum += v;
+  return sum;
+}
+
+}  // namespace sstrace::bpf
