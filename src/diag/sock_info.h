@@ -9,11 +9,21 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace sstrace::diag {
 
 // Which dump a socket came from; also ss's Netid column.
-enum class SockKind : uint8_t { tcp, udp, raw, unix_stream, unix_dgram, unix_seqpacket, packet_raw, packet_dgram };
+enum class SockKind : uint8_t {
+  tcp,
+  udp,
+  raw,
+  unix_stream,
+  unix_dgram,
+  unix_seqpacket,
+  packet_raw,
+  packet_dgram
+};
 
 // Kernel TCP state numbering (include/net/tcp_states.h); UDP, RAW, UNIX and
 // PACKET sockets use the same numbers (UNCONN is TCP_CLOSE).
@@ -48,6 +58,28 @@ enum SkMem : uint8_t {
   kSkMemVars,
 };
 
+// Congestion-control details (INET_DIAG_VEGASINFO / DCTCPINFO / BBRINFO,
+// linux/inet_diag.h), what ss -i prints after the tcp_info fields.
+struct VegasInfo {
+  uint32_t enabled = 0;
+  uint32_t rttcnt = 0;
+  uint32_t rtt_us = 0;
+  uint32_t minrtt_us = 0;
+};
+struct DctcpInfo {
+  uint16_t enabled = 0;
+  uint16_t ce_state = 0;
+  uint32_t alpha = 0;
+  uint32_t ab_ecn = 0;
+  uint32_t ab_tot = 0;
+};
+struct BbrInfo {
+  uint64_t bw = 0;  // bytes per second
+  uint32_t min_rtt_us = 0;
+  uint32_t pacing_gain = 0;  // << 8
+  uint32_t cwnd_gain = 0;    // << 8
+};
+
 struct Endpoint {
   std::array<uint8_t, 16> addr{};  // network order; IPv4 in the first 4 bytes
   uint16_t port = 0;               // host order
@@ -75,10 +107,22 @@ struct SockInfo {
   // Optional attributes: has_* says whether the kernel sent them.
   bool has_skmem = false;
   std::array<uint32_t, kSkMemVars> skmem{};
+  uint8_t skmem_count = 0;  // entries the kernel sent (older kernels: no backlog/drops)
+  // INET_DIAG_MEMINFO (rmem, wmem, fmem, tmem): ss -m's fallback when a
+  // kernel has no SKMEMINFO.
+  bool has_meminfo = false;
+  std::array<uint32_t, 4> meminfo{};
   bool has_tcp_info = false;
   uint32_t tcp_info_len = 0;  // bytes the kernel filled; fields past it are absent
   struct tcp_info tcp_info {};
   std::string cong;  // INET_DIAG_CONG
+  std::string ulp;   // INET_DIAG_ULP_INFO name ("tls", "mptcp"); "" when none
+  bool has_vegas = false;
+  VegasInfo vegas;
+  bool has_dctcp = false;
+  DctcpInfo dctcp;
+  bool has_bbr = false;
+  BbrInfo bbr;
   bool has_shutdown = false;
   uint8_t shutdown = 0;
   bool has_mark = false;
@@ -87,6 +131,8 @@ struct SockInfo {
   uint8_t tos = 0;
   bool has_tclass = false;
   uint8_t tclass = 0;
+  bool has_class_id = false;
+  uint32_t class_id = 0;  // INET_DIAG_CLASS_ID (net_cls, else priority)
   bool has_cgroup = false;
   uint64_t cgroup_id = 0;
   bool has_v6only = false;
@@ -97,17 +143,38 @@ struct SockInfo {
   std::string unix_path;  // "" unnamed; abstract names start with '@'
   uint64_t unix_peer_inode = 0;
   bool has_unix_rqlen = false;
+  bool has_unix_vfs = false;  // bound to a path: the file's inode and device
+  uint64_t unix_vfs_inode = 0;
+  uint32_t unix_vfs_dev = 0;  // kernel dev_t encoding (MAJOR << 20 | MINOR)
 
   // PACKET
   uint16_t packet_protocol = 0;  // host order ETH_P_*
 
-  bool is_inet() const { return kind == SockKind::tcp || kind == SockKind::udp || kind == SockKind::raw; }
+  // Back to a fresh SockInfo, keeping the strings' capacity: the dumper
+  // reuses one SockInfo for every socket of a dump.
+  void clear() {
+    std::string c = std::move(cong), u = std::move(ulp), p = std::move(unix_path);
+    *this = SockInfo{};
+    cong = std::move(c);
+    ulp = std::move(u);
+    unix_path = std::move(p);
+    cong.clear();
+    ulp.clear();
+    unix_path.clear();
+  }
+
+  bool is_inet() const {
+    return kind == SockKind::tcp || kind == SockKind::udp || kind == SockKind::raw;
+  }
   bool is_unix() const {
-    return kind == SockKind::unix_stream || kind == SockKind::unix_dgram || kind == SockKind::unix_seqpacket;
+    return kind == SockKind::unix_stream || kind == SockKind::unix_dgram ||
+           kind == SockKind::unix_seqpacket;
   }
   bool is_packet() const { return kind == SockKind::packet_raw || kind == SockKind::packet_dgram; }
   // Timewait and request minisockets: no inode, no tcp_info.
-  bool is_minisocket() const { return kind == SockKind::tcp && inode == 0 && (timer == 3 || state == kSynRecv); }
+  bool is_minisocket() const {
+    return kind == SockKind::tcp && inode == 0 && (timer == 3 || state == kSynRecv);
+  }
 };
 
 }  // namespace sstrace::diag
