@@ -1,0 +1,70 @@
+// The live model's unit: one TCP socket (full socket or timewait
+// minisocket), identified host-wide by (network namespace inode, cookie).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "diag/sock_info.h"
+
+namespace sstrace::model {
+
+struct SockKey {
+  uint32_t netns = 0;
+  uint64_t cookie = 0;
+  bool operator==(const SockKey&) const = default;
+};
+
+struct SockKeyHash {
+  size_t operator()(const SockKey& k) const noexcept {
+    return std::hash<uint64_t>()(k.cookie * 0x9e3779b97f4a7c15ULL ^ k.netns);
+  }
+};
+
+struct Owner {
+  uint32_t pid = 0;  // 0: unknown
+  std::string comm;
+  bool known() const { return pid != 0; }
+};
+
+// How a connection ended, for the close summary.
+enum class ClosedBy : uint8_t {
+  unknown,
+  local,         // we sent the first FIN (ESTAB -> FIN-WAIT-1)
+  remote,        // the peer did (ESTAB -> CLOSE-WAIT)
+  local_abort,   // we reset it (SO_LINGER 0, unread data, ...)
+  remote_reset,  // a reset arrived
+  failed,        // never established (SYN-SENT / SYN-RECV -> CLOSE)
+  listener,      // a listening socket was closed
+};
+
+struct Connection {
+  SockKey key;
+  uint8_t family = 0;  // AF_INET / AF_INET6
+  diag::Endpoint local;
+  diag::Endpoint remote;
+  uint8_t state = 0;            // diag::TcpState
+  bool minisocket = false;      // a timewait minisocket (TIME-WAIT or FIN-WAIT-2 substate)
+  bool seeded = false;          // came from the seeding dump (existed before sstrace)
+  uint64_t state_since_ns = 0;  // CLOCK_MONOTONIC; 0 = unknown
+  uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)
+  uint64_t check_at_ns = 0;     // minisocket: when to ask the kernel whether it is gone
+  Owner owner;
+
+  // What the kernel and the events told us so far.
+  uint32_t srtt_us = 0;
+  uint32_t rttvar_us = 0;
+  uint32_t min_srtt_us = 0;  // over reported samples
+  uint32_t max_srtt_us = 0;
+  uint32_t retrans_segs = 0;  // retransmitted segments seen since sstrace started
+  uint64_t bytes_acked = 0;
+  uint64_t bytes_received = 0;
+  uint32_t recv_q = 0;
+  uint32_t send_q = 0;
+  bool local_fin_first = false;
+  bool remote_fin_first = false;
+  bool reset_received = false;
+};
+
+}  // namespace sstrace::model

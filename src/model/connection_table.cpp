@@ -1,0 +1,517 @@
+#include "model/connection_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sstrace::model {
+
+using diag::TcpState;
+
+const char* event_type_name(EventType t) {
+  switch (t) {
+    case EventType::snapshot:
+      return "snapshot";
+    case EventType::sync:
+      return "sync";
+    case EventType::state:
+      return "state";
+    case EventType::rtt:
+      return "rtt";
+    case EventType::retransmit:
+      return "retransmit";
+    case EventType::reset:
+      return "reset";
+    case EventType::close:
+      return "close";
+    case EventType::lost:
+      return "lost";
+    case EventType::table:
+      return "table";
+    case EventType::table_end:
+      return "table_end";
+    case EventType::exit:
+      return "exit";
+  }
+  return "unknown";
+}
+
+ReportedState reported_new_state(const sstrace_record& r) {
+  const auto& s = r.state;
+  if (s.new_state == TcpState::kClose && (s.flags & SSTRACE_STATE_TO_TIMEWAIT)) {
+    // tcp_time_wait(sk, TCP_TIME_WAIT, ...) is called once the peer's FIN
+    // is in (tcp_fin, and CLOSING's final ACK); an orphaned FIN-WAIT-2 is
+    // handed over with substate FIN-WAIT-2 (tcp_close, tcp_rcv_state_process).
+    bool fin_in = (s.flags & SSTRACE_STATE_RCV_SHUTDOWN) || s.old_state == TcpState::kClosing;
+    return {fin_in ? uint8_t(TcpState::kTimeWait) : uint8_t(TcpState::kFinWait2), true};
+  }
+  return {s.new_state, false};
+}
+
+bool ConnectionTable::TupleKey::operator==(const TupleKey& o) const {
+  return netns == o.netns && family == o.family && local.port == o.local.port &&
+         remote.port == o.remote.port && local.addr == o.local.addr && remote.addr == o.remote.addr;
+}
+
+size_t ConnectionTable::TupleKeyHash::operator()(const TupleKey& k) const noexcept {
+  uint64_t h = (uint64_t(k.netns) << 32) ^ (uint64_t(k.local.port) << 16) ^ k.remote.port;
+  for (size_t i = 0; i < 16; i += 4) {
+    uint32_t a, b;
+    std::memcpy(&a, &k.local.addr[i], 4);
+    std::memcpy(&b, &k.remote.addr[i], 4);
+    h = (h ^ a) * 0x100000001b3ULL;
+    h = (h ^ b) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+namespace {
+
+diag::Endpoint endpoint(const uint8_t* addr, uint16_t port) {
+  diag::Endpoint e;
+  std::memcpy(e.addr.data(), addr, 16);
+  e.port = port;
+  return e;
+}
+
+ClosedBy closed_by(const Connection& c, uint8_t old_state, uint8_t flags) {
+  if (c.reset_received) return ClosedBy::remote_reset;
+  if (old_state == TcpState::kListen) return ClosedBy::listener;
+  if (old_state == TcpState::kSynSent || old_state == TcpState::kSynRecv) return ClosedBy::failed;
+  if (c.local_fin_first) return ClosedBy::local;
+  if (c.remote_fin_first && old_state != TcpState::kCloseWait) return ClosedBy::remote;
+  // ESTAB or CLOSE-WAIT straight to CLOSE without a reset from the peer:
+  // tcp_close() aborting (SO_LINGER 0, unread data) or tcp_disconnect().
+  if (old_state == TcpState::kEstablished || old_state == TcpState::kCloseWait)
+    return ClosedBy::local_abort;
+  if (c.remote_fin_first) return ClosedBy::remote;
+  (void)flags;
+  return ClosedBy::unknown;
+}
+
+}  // namespace
+
+Connection ConnectionTable::from_record(const sstrace_record& r) const {
+  Connection c;
+  c.key = {r.id.netns, r.id.cookie};
+  c.family = static_cast<uint8_t>(r.id.family);
+  c.local = endpoint(r.id.saddr, r.id.sport);
+  c.remote = endpoint(r.id.daddr, r.id.dport);
+  if (r.owner.pid)
+    c.owner = {r.owner.pid, std::string(r.owner.comm, strnlen(r.owner.comm, sizeof(r.owner.comm)))};
+  return c;
+}
+
+const Connection* ConnectionTable::find(const SockKey& key) const {
+  auto it = conns_.find(key);
+  return it == conns_.end() ? nullptr : &it->second;
+}
+
+const Connection* ConnectionTable::find_any(const SockKey& key) const {
+  if (const Connection* c = find(key)) return c;
+  auto it = graveyard_.find(key);
+  return it == graveyard_.end() ? nullptr : &it->second;
+}
+
+void ConnectionTable::update_endpoints(Connection& c, const sstrace_sock_id& id) {
+  // connect() has not chosen the local port at CLOSE -> SYN-SENT: keep what
+  // we know rather than overwrite it with zeroes.
+  if (id.sport) c.local = endpoint(id.saddr, id.sport);
+  if (id.dport) c.remote = endpoint(id.daddr, id.dport);
+  if (id.family) c.family = static_cast<uint8_t>(id.family);
+}
+
+void ConnectionTable::adopt_owner(Connection& c, const sstrace_owner& o) {
+  if (!o.pid) return;
+  c.owner.pid = o.pid;
+  c.owner.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
+}
+
+Connection& ConnectionTable::find_or_create(const sstrace_record& r, uint8_t state_if_new) {
+  SockKey key{r.id.netns, r.id.cookie};
+  auto it = conns_.find(key);
+  if (it != conns_.end()) return it->second;
+  Connection c = from_record(r);
+  c.state = state_if_new;
+  return conns_.emplace(key, std::move(c)).first->second;
+}
+
+void ConnectionTable::index(const Connection& c) {
+  if (c.minisocket) minisockets_by_tuple_[{c.key.netns, c.family, c.local, c.remote}] = c.key;
+  if (c.state == TcpState::kListen && !c.minisocket)
+    listeners_[{c.key.netns, c.local.port}] = c.key;
+}
+
+void ConnectionTable::unindex(const Connection& c) {
+  if (c.minisocket) {
+    auto it = minisockets_by_tuple_.find({c.key.netns, c.family, c.local, c.remote});
+    if (it != minisockets_by_tuple_.end() && it->second == c.key) minisockets_by_tuple_.erase(it);
+  }
+  if (c.state == TcpState::kListen) {
+    auto it = listeners_.find({c.key.netns, c.local.port});
+    if (it != listeners_.end() && it->second == c.key) listeners_.erase(it);
+  }
+}
+
+void ConnectionTable::remove(const SockKey& key) {
+  auto it = conns_.find(key);
+  if (it == conns_.end()) return;
+  unindex(it->second);
+  bury(key);
+}
+
+void ConnectionTable::bury(const SockKey& key) {
+  auto it = conns_.find(key);
+  if (it == conns_.end()) return;
+  if (graveyard_.size() >= kGraveyardSize && !graveyard_order_.empty()) {
+    graveyard_.erase(graveyard_order_.front());
+    graveyard_order_.pop_front();
+  }
+  graveyard_order_.push_back(key);
+  graveyard_[key] = std::move(it->second);
+  conns_.erase(it);
+}
+
+void ConnectionTable::emit_state(const Connection& c, uint64_t ts, ReportedState from,
+                                 ReportedState to, int64_t old_us, bool inferred) {
+  Event e;
+  e.type = EventType::state;
+  e.ts_ns = ts;
+  e.conn = &c;
+  e.old_state = from.state;
+  e.old_minisocket = from.minisocket;
+  e.new_state = to.state;
+  e.new_minisocket = to.minisocket;
+  e.old_us = old_us;
+  e.inferred = inferred;
+  sink_(e);
+}
+
+void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
+                           uint64_t now_ns) {
+  Connection c;
+  c.key = {s.netns, s.cookie};
+  c.family = s.family;
+  c.local = s.local;
+  c.remote = s.remote;
+  c.state = s.state;
+  c.minisocket = s.inode == 0 && s.timer == 3;  // idiag_timer 3: timewait (inet_diag.c)
+  c.seeded = true;
+  if (!users.empty()) c.owner = {uint32_t(users.front().pid), users.front().comm};
+  c.recv_q = s.recv_q;
+  c.send_q = s.send_q;
+  if (s.has_tcp_info) {
+    c.srtt_us = s.tcp_info.tcpi_rtt;
+    c.rttvar_us = s.tcp_info.tcpi_rttvar;
+    c.bytes_acked = s.tcp_info.tcpi_bytes_acked;
+    c.bytes_received = s.tcp_info.tcpi_bytes_received;
+  }
+  if (c.minisocket)
+    c.check_at_ns = now_ns + uint64_t(s.expires_ms) * 1'000'000 + kMinisocketRecheckNs;
+
+  Event e;
+  e.type = EventType::snapshot;
+  e.ts_ns = now_ns;
+  e.info = &s;
+  e.users = users;
+  // Request minisockets (SYN-RECV in a dump) are reported, not kept: their
+  // cookie is their own, and their child appears with a cookie of its own.
+  bool keep = !(s.state == TcpState::kSynRecv && s.inode == 0) && s.state != TcpState::kNewSynRecv;
+  if (!keep) {
+    e.conn = &c;
+    sink_(e);
+    return;
+  }
+  auto [it, inserted] = conns_.insert_or_assign(c.key, std::move(c));
+  index(it->second);
+  e.conn = &it->second;
+  sink_(e);
+}
+
+void ConnectionTable::kill_reused_minisocket(const Connection& c, uint64_t ts_ns) {
+  if (!c.local.port || !c.remote.port) return;
+  auto it = minisockets_by_tuple_.find({c.key.netns, c.family, c.local, c.remote});
+  if (it == minisockets_by_tuple_.end() || it->second == c.key) return;
+  SockKey old = it->second;
+  auto cit = conns_.find(old);
+  if (cit == conns_.end()) {
+    minisockets_by_tuple_.erase(it);
+    return;
+  }
+  // A new connection took the 4-tuple: the kernel killed the TIME-WAIT
+  // (tcp_twsk_unique() on connect, tcp_timewait_state_process() on a SYN).
+  Connection& tw = cit->second;
+  ReportedState from{tw.state, true};
+  int64_t old_us = tw.state_since_ns && ts_ns > tw.state_since_ns
+                       ? int64_t(ts_ns - tw.state_since_ns) / 1000
+                       : -1;
+  unindex(tw);
+  tw.state = TcpState::kClose;
+  tw.minisocket = false;
+  emit_state(tw, ts_ns, from, {TcpState::kClose, false}, old_us, true);
+  bury(old);
+}
+
+void ConnectionTable::apply(const sstrace_record& r) {
+  switch (r.kind) {
+    case SSTRACE_REC_STATE:
+      apply_state(r);
+      break;
+    case SSTRACE_REC_RTT:
+      apply_rtt(r);
+      break;
+    case SSTRACE_REC_RETRANSMIT:
+      apply_retransmit(r);
+      break;
+    case SSTRACE_REC_RESET:
+      apply_reset(r);
+      break;
+    case SSTRACE_REC_OWNER:
+      apply_owner(r);
+      break;
+    default:
+      break;  // a newer kernel side: nothing we can say about it
+  }
+}
+
+void ConnectionTable::apply_state(const sstrace_record& r) {
+  const auto& s = r.state;
+  bool is_new = conns_.find({r.id.netns, r.id.cookie}) == conns_.end();
+  Connection& c = find_or_create(r, s.old_state);
+  if (is_new) {
+    // Born now when the kernel reports its first state (CLOSE for an active
+    // open, LISTEN for a passive child cloned from its listener).
+    if (s.old_state == TcpState::kClose || s.old_state == TcpState::kListen) c.born_ns = r.ts_ns;
+    if (s.old_state == TcpState::kListen && !c.owner.known()) {
+      auto l = listeners_.find({r.id.netns, r.id.sport});
+      if (l != listeners_.end())
+        if (const Connection* lc = find(l->second)) c.owner = lc->owner;
+    }
+  }
+  unindex(c);
+  update_endpoints(c, r.id);
+  adopt_owner(c, r.owner);
+
+  ReportedState from{c.state, c.minisocket};
+  if (from.state != s.old_state) from = {s.old_state, false};  // the kernel knows better
+  ReportedState to = reported_new_state(r);
+  int64_t old_us = -1;
+  if ((s.flags & SSTRACE_STATE_ENTER_KNOWN) && r.ts_ns >= s.enter_ns)
+    old_us = int64_t(r.ts_ns - s.enter_ns) / 1000;
+  else if (c.state_since_ns && r.ts_ns >= c.state_since_ns)
+    old_us = int64_t(r.ts_ns - c.state_since_ns) / 1000;
+
+  if (to.state == TcpState::kFinWait1 && !c.remote_fin_first) c.local_fin_first = true;
+  if (to.state == TcpState::kCloseWait && !c.local_fin_first) c.remote_fin_first = true;
+  c.state = to.state;
+  c.minisocket = to.minisocket;
+  c.state_since_ns = r.ts_ns;
+  emit_state(c, r.ts_ns, from, to, old_us, false);
+
+  if (s.new_state == TcpState::kClose) {
+    end_full_socket(c, r, to);
+    return;
+  }
+  index(c);
+  kill_reused_minisocket(c, r.ts_ns);
+}
+
+void ConnectionTable::end_full_socket(Connection& c, const sstrace_record& r, ReportedState next) {
+  const auto& sum = r.state.summary;
+  Event e;
+  e.type = EventType::close;
+  e.ts_ns = r.ts_ns;
+  e.conn = &c;
+  CloseSummary& cs = e.summary;
+  cs.duration_us = c.born_ns && r.ts_ns >= c.born_ns ? int64_t(r.ts_ns - c.born_ns) / 1000 : -1;
+  cs.bytes_acked = sum.bytes_acked;
+  cs.bytes_received = sum.bytes_received;
+  cs.retrans = sum.total_retrans;
+  cs.srtt_us = sum.srtt_us;
+  cs.min_srtt_us = sum.min_srtt_us;
+  cs.max_srtt_us = sum.max_srtt_us;
+  cs.avg_srtt_us = sum.srtt_samples ? uint32_t(sum.srtt_sum_us / sum.srtt_samples) : 0;
+  cs.closed_by = closed_by(c, r.state.old_state, r.state.flags);
+  c.bytes_acked = sum.bytes_acked;
+  c.bytes_received = sum.bytes_received;
+  sink_(e);
+
+  if (next.minisocket) {
+    // The connection lives on as a timewait minisocket with the same cookie
+    // (inet_twsk_alloc copies sk_cookie).
+    c.check_at_ns = r.ts_ns + kTimewaitLenNs + kMinisocketRecheckNs;
+    index(c);
+    return;
+  }
+  bury(c.key);
+}
+
+void ConnectionTable::apply_rtt(const sstrace_record& r) {
+  Connection& c = find_or_create(r, uint8_t(r.rtt.state));
+  update_endpoints(c, r.id);
+  adopt_owner(c, r.owner);
+  c.srtt_us = r.rtt.srtt_us;
+  c.rttvar_us = r.rtt.rttvar_us;
+  if (!c.min_srtt_us || r.rtt.srtt_us < c.min_srtt_us) c.min_srtt_us = r.rtt.srtt_us;
+  c.max_srtt_us = std::max(c.max_srtt_us, r.rtt.srtt_us);
+  Event e;
+  e.type = EventType::rtt;
+  e.ts_ns = r.ts_ns;
+  e.conn = &c;
+  e.srtt_us = r.rtt.srtt_us;
+  e.rttvar_us = r.rtt.rttvar_us;
+  e.prev_srtt_us = r.rtt.prev_srtt_us;
+  e.min_rtt_us = r.rtt.min_rtt_us;
+  e.cwnd = r.rtt.snd_cwnd;
+  e.ssthresh = r.rtt.snd_ssthresh;
+  e.packets_out = r.rtt.packets_out;
+  sink_(e);
+}
+
+void ConnectionTable::apply_retransmit(const sstrace_record& r) {
+  Event e;
+  e.type = EventType::retransmit;
+  e.ts_ns = r.ts_ns;
+  e.segs = r.retransmit.segs;
+  e.synack = r.retransmit.synack;
+  if (r.retransmit.synack) {
+    // A request minisocket: not in the table (see seed()).
+    Connection req = from_record(r);
+    req.state = TcpState::kSynRecv;
+    e.conn = &req;
+    sink_(e);
+    return;
+  }
+  SockKey key{r.id.netns, r.id.cookie};
+  if (!find(key)) {
+    if (const Connection* dead = find_any(key)) {
+      e.conn = dead;
+      sink_(e);
+      return;
+    }
+  }
+  Connection& c = find_or_create(r, uint8_t(r.retransmit.state));
+  adopt_owner(c, r.owner);
+  c.retrans_segs += r.retransmit.segs;
+  e.conn = &c;
+  sink_(e);
+}
+
+void ConnectionTable::apply_reset(const sstrace_record& r) {
+  Event e;
+  e.type = EventType::reset;
+  e.ts_ns = r.ts_ns;
+  e.reset_sent = r.reset.dir == SSTRACE_RESET_SENT;
+  SockKey key{r.id.netns, r.id.cookie};
+  Connection* c = nullptr;
+  if (auto it = conns_.find(key); it != conns_.end()) c = &it->second;
+  if (!c) {
+    // tcp_close() sends its reset after moving the socket to CLOSE: the
+    // connection is already in the graveyard.
+    if (auto it = graveyard_.find(key); it != graveyard_.end()) c = &it->second;
+  }
+  if (!c) c = &find_or_create(r, uint8_t(r.reset.state));
+  adopt_owner(*c, r.owner);
+  if (!e.reset_sent) c->reset_received = true;
+  e.conn = c;
+  sink_(e);
+}
+
+void ConnectionTable::apply_owner(const sstrace_record& r) {
+  auto it = conns_.find({r.id.netns, r.id.cookie});
+  if (it == conns_.end()) return;
+  Connection& c = it->second;
+  unindex(c);
+  update_endpoints(c, r.id);
+  adopt_owner(c, r.owner);
+  index(c);
+  kill_reused_minisocket(c, r.ts_ns);
+}
+
+std::vector<Connection> ConnectionTable::minisockets_due(uint64_t now_ns) const {
+  std::vector<Connection> due;
+  for (const auto& [k, c] : conns_)
+    if (c.minisocket && c.check_at_ns && c.check_at_ns <= now_ns) due.push_back(c);
+  return due;
+}
+
+void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInfo* found,
+                                         uint64_t now_ns) {
+  auto it = conns_.find(key);
+  if (it == conns_.end() || !it->second.minisocket) return;
+  Connection& c = it->second;
+  ReportedState from{c.state, true};
+  int64_t old_us = c.state_since_ns && now_ns > c.state_since_ns
+                       ? int64_t(now_ns - c.state_since_ns) / 1000
+                       : -1;
+  if (!found) {
+    // The timewait timer fired (inet_twsk_kill): no tracepoint says so.
+    unindex(c);
+    c.state = TcpState::kClose;
+    c.minisocket = false;
+    emit_state(c, now_ns, from, {TcpState::kClose, false}, old_us, true);
+    bury(key);
+    return;
+  }
+  if (found->state != c.state) {
+    // FIN-WAIT-2 minisocket got the peer's FIN (tcp_timewait_state_process).
+    c.state = found->state;
+    c.state_since_ns = now_ns;
+    emit_state(c, now_ns, from, {found->state, true}, old_us, true);
+  }
+  c.check_at_ns = now_ns + uint64_t(found->expires_ms) * 1'000'000 + kMinisocketRecheckNs;
+}
+
+bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
+  SockKey key{s.netns, s.cookie};
+  auto it = conns_.find(key);
+  bool mini = s.inode == 0 && s.timer == 3;
+  if (s.state == TcpState::kSynRecv && s.inode == 0) return false;
+  if (it == conns_.end()) {
+    // A socket we never heard of: report it as an inferred appearance.
+    seed(s, {}, now_ns);
+    return true;
+  }
+  Connection& c = it->second;
+  if (c.state == s.state && c.minisocket == mini) return false;
+  ReportedState from{c.state, c.minisocket};
+  unindex(c);
+  c.state = s.state;
+  c.minisocket = mini;
+  c.state_since_ns = now_ns;
+  index(c);
+  emit_state(c, now_ns, from, {s.state, mini}, -1, true);
+  return true;
+}
+
+void ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
+                                     uint64_t now_ns) {
+  std::vector<SockKey> gone;
+  for (const auto& [k, c] : conns_)
+    if (!seen.count(k)) gone.push_back(k);
+  for (const SockKey& k : gone) {
+    Connection& c = conns_.at(k);
+    ReportedState from{c.state, c.minisocket};
+    unindex(c);
+    c.state = TcpState::kClose;
+    c.minisocket = false;
+    emit_state(c, now_ns, from, {TcpState::kClose, false}, -1, true);
+    bury(k);
+  }
+}
+
+void ConnectionTable::emit_table(uint64_t now_ns) const {
+  Event e;
+  e.type = EventType::table;
+  e.ts_ns = now_ns;
+  for (const auto& [k, c] : conns_) {
+    e.conn = &c;
+    sink_(e);
+  }
+  Event end;
+  end.type = EventType::table_end;
+  end.ts_ns = now_ns;
+  end.count = conns_.size();
+  sink_(end);
+}
+
+}  // namespace sstrace::model

@@ -1,0 +1,122 @@
+// The live model: every TCP socket sstrace knows of, seeded from a dump and
+// kept exact by kernel records. Pure C++: no system calls; the caller feeds
+// it dumps, records and the answers of minisocket lookups, and it emits
+// Events to a sink.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "diag/sock_info.h"
+#include "model/connection.h"
+#include "model/event.h"
+#include "sstrace/events.h"
+
+namespace sstrace::model {
+
+// A timewait minisocket lives TCP_TIMEWAIT_LEN (include/net/tcp.h: 60 s);
+// its expiry fires no tracepoint, so we look it up once it should be gone.
+inline constexpr uint64_t kTimewaitLenNs = 60ull * 1'000'000'000;
+// Timer wheel slack on a 60 s timer (kernel/time/timer.c: up to 1/8 of the
+// timeout at that level), before we ask again.
+inline constexpr uint64_t kMinisocketRecheckNs = 1'000'000'000;
+// Connections kept after their end so late records (a reset sent after the
+// close that caused it) still find their owner and endpoints.
+inline constexpr size_t kGraveyardSize = 4096;
+
+// (state, minisocket) as sstrace reports it: the translation the contract
+// defines for FIN-WAIT-2/CLOSING -> CLOSE into a timewait minisocket.
+struct ReportedState {
+  uint8_t state = 0;
+  bool minisocket = false;
+  bool operator==(const ReportedState&) const = default;
+};
+ReportedState reported_new_state(const sstrace_record& r);
+
+class ConnectionTable {
+ public:
+  using Sink = std::function<void(const Event&)>;
+  explicit ConnectionTable(Sink sink) : sink_(std::move(sink)) {}
+
+  // One socket of the seeding dump (any TCP state, minisockets included).
+  // Emits its snapshot event; request minisockets are reported but not
+  // kept (they have a cookie of their own and no tracepoint follows them).
+  void seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users, uint64_t now_ns);
+  // One kernel record, in ring-buffer order.
+  void apply(const sstrace_record& r);
+
+  // Minisockets due for a look (their timer should have fired by now).
+  std::vector<Connection> minisockets_due(uint64_t now_ns) const;
+  // The answer of that look: `found` is the kernel's view, or null if the
+  // minisocket is gone. Emits inferred state events for what changed.
+  void minisocket_checked(const SockKey& key, const diag::SockInfo* found, uint64_t now_ns);
+  // Corrects an entry from a fresh dump (--resync); returns whether it differed.
+  bool reconcile_with(const diag::SockInfo& s, uint64_t now_ns);
+  // Entries a full dump did not show: gone without a tracepoint telling us.
+  void forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen, uint64_t now_ns);
+
+  // SIGUSR1: one table event per connection, then table_end.
+  void emit_table(uint64_t now_ns) const;
+
+  const Connection* find(const SockKey& key) const;
+  size_t size() const { return conns_.size(); }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& [k, c] : conns_) f(c);
+  }
+
+ private:
+  struct TupleKey {
+    uint32_t netns;
+    uint8_t family;
+    diag::Endpoint local, remote;
+    bool operator==(const TupleKey& o) const;
+  };
+  struct TupleKeyHash {
+    size_t operator()(const TupleKey& k) const noexcept;
+  };
+  struct ListenKey {
+    uint32_t netns;
+    uint16_t port;
+    bool operator==(const ListenKey&) const = default;
+  };
+  struct ListenKeyHash {
+    size_t operator()(const ListenKey& k) const noexcept {
+      return (uint64_t(k.netns) << 16) ^ k.port;
+    }
+  };
+
+  Connection& find_or_create(const sstrace_record& r, uint8_t state_if_new);
+  const Connection* find_any(const SockKey& key) const;  // the table, then the graveyard
+  Connection from_record(const sstrace_record& r) const;
+  void update_endpoints(Connection& c, const sstrace_sock_id& id);
+  void adopt_owner(Connection& c, const sstrace_owner& o);
+  void kill_reused_minisocket(const Connection& c, uint64_t ts_ns);
+
+  void apply_state(const sstrace_record& r);
+  void apply_rtt(const sstrace_record& r);
+  void apply_retransmit(const sstrace_record& r);
+  void apply_reset(const sstrace_record& r);
+  void apply_owner(const sstrace_record& r);
+
+  void end_full_socket(Connection& c, const sstrace_record& r, ReportedState next);
+  void remove(const SockKey& key);  // unindex, then bury
+  void bury(const SockKey& key);    // move to the graveyard
+  void index(const Connection& c);
+  void unindex(const Connection& c);
+  void emit_state(const Connection& c, uint64_t ts, ReportedState from, ReportedState to,
+                  int64_t old_us, bool inferred);
+
+  Sink sink_;
+  std::unordered_map<SockKey, Connection, SockKeyHash> conns_;
+  std::unordered_map<TupleKey, SockKey, TupleKeyHash> minisockets_by_tuple_;
+  std::unordered_map<ListenKey, SockKey, ListenKeyHash> listeners_;
+  std::unordered_map<SockKey, Connection, SockKeyHash> graveyard_;
+  std::deque<SockKey> graveyard_order_;
+};
+
+}  // namespace sstrace::model

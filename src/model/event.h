@@ -1,0 +1,85 @@
+// What the model tells the writers: one Event per line of output. Plain
+// data, valid for the duration of the sink call only.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "diag/sock_info.h"
+#include "model/connection.h"
+#include "sys/procfs.h"
+
+namespace sstrace::model {
+
+enum class EventType : uint8_t {
+  snapshot,
+  sync,
+  state,
+  rtt,
+  retransmit,
+  reset,
+  close,
+  lost,
+  table,
+  table_end,
+  exit,
+};
+
+const char* event_type_name(EventType t);
+
+struct CloseSummary {
+  int64_t duration_us = -1;  // -1: start unknown
+  uint64_t bytes_acked = 0;
+  uint64_t bytes_received = 0;
+  uint32_t retrans = 0;
+  uint32_t min_srtt_us = 0;  // 0: no sample
+  uint32_t avg_srtt_us = 0;
+  uint32_t max_srtt_us = 0;
+  uint32_t srtt_us = 0;  // the last smoothed RTT
+  ClosedBy closed_by = ClosedBy::unknown;
+};
+
+struct Event {
+  EventType type = EventType::state;
+  uint64_t ts_ns = 0;  // CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns clock)
+
+  // Socket events: the connection as the model knows it after the event.
+  const Connection* conn = nullptr;
+  // snapshot events: the dump record with every detail ss would show.
+  const diag::SockInfo* info = nullptr;
+  // snapshot events: every process holding the socket (ss -p's users).
+  std::span<const sys::SocketUser> users;
+
+  // state
+  uint8_t old_state = 0;
+  bool old_minisocket = false;
+  uint8_t new_state = 0;
+  bool new_minisocket = false;
+  int64_t old_us = -1;  // -1: unknown
+  bool inferred = false;
+
+  // rtt
+  uint32_t srtt_us = 0;
+  uint32_t rttvar_us = 0;
+  uint32_t prev_srtt_us = 0;
+  uint32_t min_rtt_us = 0;
+  uint32_t cwnd = 0;
+  uint32_t ssthresh = 0;
+  uint32_t packets_out = 0;
+
+  // retransmit
+  uint32_t segs = 0;
+  bool synack = false;
+
+  // reset: true = sent, false = received
+  bool reset_sent = false;
+
+  // close
+  CloseSummary summary;
+
+  // sync / table_end: sockets; lost: count; exit: events
+  uint64_t count = 0;
+  uint64_t lost_total = 0;  // exit
+};
+
+}  // namespace sstrace::model

@@ -1,0 +1,319 @@
+#include "model/connection_table.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "model/seeder.h"
+
+namespace sstrace::model {
+namespace {
+
+using diag::kClose;
+using diag::kCloseWait;
+using diag::kEstablished;
+using diag::kFinWait1;
+using diag::kFinWait2;
+using diag::kLastAck;
+using diag::kListen;
+using diag::kSynRecv;
+using diag::kSynSent;
+using diag::kTimeWait;
+
+constexpr uint32_t kNetns = 4026531840u;
+
+struct Recorded {
+  EventType type;
+  uint8_t old_state = 0, new_state = 0;
+  bool new_minisocket = false;
+  bool inferred = false;
+  int64_t old_us = -1;
+  uint64_t cookie = 0;
+  uint32_t pid = 0;
+  uint16_t lport = 0;
+  CloseSummary summary;
+  uint64_t count = 0;
+};
+
+class TableTest : public ::testing::Test {
+ protected:
+  ConnectionTable table{[this](const Event& e) {
+    Recorded r{e.type};
+    r.old_state = e.old_state;
+    r.new_state = e.new_state;
+    r.new_minisocket = e.new_minisocket;
+    r.inferred = e.inferred;
+    r.old_us = e.old_us;
+    r.summary = e.summary;
+    r.count = e.count;
+    if (e.conn) {
+      r.cookie = e.conn->key.cookie;
+      r.pid = e.conn->owner.pid;
+      r.lport = e.conn->local.port;
+    }
+    events.push_back(r);
+  }};
+  std::vector<Recorded> events;
+};
+
+sstrace_record state_rec(uint64_t cookie, uint8_t from, uint8_t to, uint64_t ts,
+                         uint16_t lport = 40000, uint16_t rport = 80) {
+  sstrace_record r{};
+  r.kind = SSTRACE_REC_STATE;
+  r.ts_ns = ts;
+  r.id.cookie = cookie;
+  r.id.netns = kNetns;
+  r.id.family = AF_INET;
+  r.id.sport = lport;
+  r.id.dport = rport;
+  inet_pton(AF_INET, "127.0.0.1", r.id.saddr);
+  inet_pton(AF_INET, "127.0.0.2", r.id.daddr);
+  r.state.old_state = from;
+  r.state.new_state = to;
+  return r;
+}
+
+sstrace_record with_owner(sstrace_record r, uint32_t pid, const char* comm) {
+  r.owner.pid = pid;
+  std::strncpy(r.owner.comm, comm, sizeof(r.owner.comm) - 1);
+  return r;
+}
+
+diag::SockInfo dumped(uint64_t cookie, uint8_t state, uint16_t lport = 40000, uint16_t rport = 80) {
+  diag::SockInfo s;
+  s.kind = diag::SockKind::tcp;
+  s.family = AF_INET;
+  s.state = state;
+  s.cookie = cookie;
+  s.netns = kNetns;
+  s.inode = 1234;
+  s.local.port = lport;
+  s.remote.port = rport;
+  inet_pton(AF_INET, "127.0.0.1", s.local.addr.data());
+  inet_pton(AF_INET, "127.0.0.2", s.remote.addr.data());
+  return s;
+}
+
+TEST_F(TableTest, active_close_goes_through_time_wait_and_expires) {
+  table.apply(with_owner(state_rec(7, kClose, kSynSent, 100, /*lport=*/0), 42, "curl"));
+  table.apply(state_rec(7, kSynSent, kEstablished, 200));
+  table.apply(state_rec(7, kEstablished, kFinWait1, 300));
+  table.apply(state_rec(7, kFinWait1, kFinWait2, 400));
+  auto last = state_rec(7, kFinWait2, kClose, 500);
+  last.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_RCV_SHUTDOWN;
+  last.state.summary.bytes_acked = 10;
+  last.state.summary.bytes_received = 20;
+  last.state.summary.total_retrans = 3;
+  table.apply(last);
+
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[0].new_state, kSynSent);
+  EXPECT_EQ(events[0].pid, 42u);
+  // The owner learned at connect() stays with every later event.
+  EXPECT_EQ(events[3].pid, 42u);
+  EXPECT_EQ(events[4].type, EventType::state);
+  EXPECT_EQ(events[4].new_state, kTimeWait);
+  EXPECT_TRUE(events[4].new_minisocket);
+  EXPECT_EQ(events[5].type, EventType::close);
+  EXPECT_EQ(events[5].summary.duration_us, (500 - 100) / 1000);
+  EXPECT_EQ(events[5].summary.bytes_received, 20u);
+  EXPECT_EQ(events[5].summary.retrans, 3u);
+  EXPECT_EQ(events[5].summary.closed_by, ClosedBy::local);
+
+  ASSERT_EQ(table.size(), 1u);
+  const Connection* tw = table.find({kNetns, 7});
+  ASSERT_NE(tw, nullptr);
+  EXPECT_TRUE(tw->minisocket);
+  EXPECT_EQ(tw->state, kTimeWait);
+  EXPECT_TRUE(table.minisockets_due(500 + kTimewaitLenNs).empty());
+  auto due = table.minisockets_due(500 + kTimewaitLenNs + kMinisocketRecheckNs);
+  ASSERT_EQ(due.size(), 1u);
+
+  table.minisocket_checked({kNetns, 7}, nullptr, 61'000'000'000ull);
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_EQ(events[6].old_state, kTimeWait);
+  EXPECT_EQ(events[6].new_state, kClose);
+  EXPECT_TRUE(events[6].inferred);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(TableTest, orphaned_fin_wait_2_becomes_a_fin_wait_2_minisocket) {
+  table.apply(state_rec(8, kFinWait1, kFinWait2, 100));
+  auto r = state_rec(8, kFinWait2, kClose, 200);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT;  // no FIN from the peer yet
+  table.apply(r);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].new_state, kFinWait2);
+  EXPECT_TRUE(events[1].new_minisocket);
+
+  // The peer's FIN reaches the minisocket: only a lookup can tell.
+  diag::SockInfo now = dumped(8, kTimeWait);
+  now.inode = 0;
+  now.timer = 3;
+  now.expires_ms = 59000;
+  table.minisocket_checked({kNetns, 8}, &now, 1000);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[3].old_state, kFinWait2);
+  EXPECT_EQ(events[3].new_state, kTimeWait);
+  EXPECT_TRUE(events[3].inferred);
+}
+
+TEST_F(TableTest, close_without_timewait_flag_removes_the_connection) {
+  table.apply(state_rec(9, kEstablished, kCloseWait, 100));
+  table.apply(state_rec(9, kCloseWait, kLastAck, 200));
+  table.apply(state_rec(9, kLastAck, kClose, 300));
+  EXPECT_EQ(table.size(), 0u);
+  ASSERT_EQ(events.back().type, EventType::close);
+  EXPECT_EQ(events.back().summary.closed_by, ClosedBy::remote);
+  // Existed before we started: no birth, no duration.
+  EXPECT_EQ(events.back().summary.duration_us, -1);
+}
+
+TEST_F(TableTest, old_us_comes_from_the_kernel_enter_time) {
+  auto r = state_rec(10, kEstablished, kFinWait1, 5'000'000);
+  r.state.flags = SSTRACE_STATE_ENTER_KNOWN;
+  r.state.enter_ns = 2'000'000;
+  table.apply(r);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].old_us, 3000);
+}
+
+TEST_F(TableTest, passive_child_inherits_the_listener_owner_until_accept) {
+  table.apply(with_owner(state_rec(1, kClose, kListen, 10, 80, 0), 100, "server"));
+  table.apply(state_rec(2, kListen, kSynRecv, 20, 80, 40000));
+  table.apply(state_rec(2, kSynRecv, kEstablished, 30, 80, 40000));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].pid, 100u);
+  EXPECT_EQ(events[2].pid, 100u);
+
+  sstrace_record accepted = with_owner(state_rec(2, 0, 0, 40, 80, 40000), 101, "worker");
+  accepted.kind = SSTRACE_REC_OWNER;
+  table.apply(accepted);
+  table.apply(state_rec(2, kEstablished, kCloseWait, 50, 80, 40000));
+  EXPECT_EQ(events.back().pid, 101u);
+}
+
+TEST_F(TableTest, reset_after_close_still_knows_its_owner) {
+  table.apply(with_owner(state_rec(3, kClose, kSynSent, 10), 7, "client"));
+  table.apply(state_rec(3, kSynSent, kEstablished, 20));
+  table.apply(state_rec(3, kEstablished, kClose, 30));  // tcp_close() abort
+  sstrace_record rst = state_rec(3, 0, 0, 31);
+  rst.kind = SSTRACE_REC_RESET;
+  rst.reset.dir = SSTRACE_RESET_SENT;
+  table.apply(rst);
+  ASSERT_EQ(events.back().type, EventType::reset);
+  EXPECT_EQ(events.back().pid, 7u);
+  EXPECT_EQ(events[events.size() - 2].summary.closed_by, ClosedBy::local_abort);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(TableTest, reuse_of_a_time_wait_tuple_kills_the_minisocket) {
+  auto r = state_rec(4, kFinWait2, kClose, 10);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_RCV_SHUTDOWN;
+  table.apply(r);
+  ASSERT_EQ(table.size(), 1u);
+  // Same 4-tuple, new socket: connect() reused the port (tcp_twsk_unique).
+  table.apply(state_rec(5, kClose, kSynSent, 20, 0));
+  sstrace_record owner = with_owner(state_rec(5, 0, 0, 21), 9, "client");
+  owner.kind = SSTRACE_REC_OWNER;
+  table.apply(owner);
+  ASSERT_EQ(table.size(), 1u);
+  EXPECT_NE(table.find({kNetns, 5}), nullptr);
+  EXPECT_EQ(events.back().cookie, 4u);
+  EXPECT_EQ(events.back().new_state, kClose);
+  EXPECT_TRUE(events.back().inferred);
+}
+
+TEST_F(TableTest, seeded_time_wait_is_checked_when_its_timer_says) {
+  diag::SockInfo tw = dumped(11, kTimeWait);
+  tw.inode = 0;
+  tw.timer = 3;
+  tw.expires_ms = 1500;
+  table.seed(tw, {}, 1'000'000'000);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, EventType::snapshot);
+  EXPECT_TRUE(table.find({kNetns, 11})->minisocket);
+  EXPECT_TRUE(table.minisockets_due(2'000'000'000).empty());
+  EXPECT_EQ(table.minisockets_due(2'500'000'000 + kMinisocketRecheckNs).size(), 1u);
+}
+
+TEST_F(TableTest, request_minisockets_are_reported_but_not_kept) {
+  diag::SockInfo req = dumped(12, kSynRecv);
+  req.inode = 0;
+  table.seed(req, {}, 1);
+  EXPECT_EQ(events.size(), 1u);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(TableTest, table_dump_lists_every_connection_then_the_count) {
+  table.seed(dumped(20, kEstablished), {}, 1);
+  table.seed(dumped(21, kListen, 80, 0), {}, 1);
+  events.clear();
+  table.emit_table(5);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].type, EventType::table_end);
+  EXPECT_EQ(events[2].count, 2u);
+}
+
+// Seeding: which held records the dump already shows.
+class SeederTest : public TableTest {
+ protected:
+  Seeder seeder{table};
+};
+
+TEST_F(SeederTest, transitions_the_dump_shows_are_not_replayed) {
+  seeder.hold(state_rec(30, kSynSent, kEstablished, 100));   // before the dump
+  seeder.hold(state_rec(30, kEstablished, kFinWait1, 250));  // during it, after it read the socket
+  table.seed(dumped(30, kEstablished), {}, 200);
+  events.clear();
+  EXPECT_EQ(seeder.finish(/*t0=*/150, /*t1=*/300), 1u);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].old_state, kEstablished);
+  EXPECT_EQ(events[0].new_state, kFinWait1);
+  EXPECT_EQ(table.find({kNetns, 30})->state, kFinWait1);
+}
+
+TEST_F(SeederTest, a_dump_that_saw_the_newest_state_replays_nothing) {
+  seeder.hold(state_rec(31, kSynSent, kEstablished, 100));
+  seeder.hold(state_rec(31, kEstablished, kFinWait1, 250));
+  table.seed(dumped(31, kFinWait1), {}, 260);
+  events.clear();
+  EXPECT_EQ(seeder.finish(150, 300), 0u);
+  EXPECT_TRUE(events.empty());
+}
+
+TEST_F(SeederTest, transitions_after_the_dump_are_always_replayed) {
+  seeder.hold(state_rec(32, kEstablished, kFinWait1, 400));
+  table.seed(dumped(32, kEstablished), {}, 200);
+  events.clear();
+  EXPECT_EQ(seeder.finish(150, 300), 1u);
+}
+
+TEST_F(SeederTest, sockets_the_dump_missed_are_replayed_whole) {
+  seeder.hold(state_rec(33, kClose, kSynSent, 100));
+  seeder.hold(state_rec(33, kSynSent, kEstablished, 160));
+  seeder.hold(state_rec(33, kEstablished, kClose, 170));
+  events.clear();
+  EXPECT_EQ(seeder.finish(150, 300), 3u);
+  ASSERT_EQ(events.size(), 4u);  // three states and the close
+  EXPECT_EQ(events[3].type, EventType::close);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(SeederTest, a_dumped_time_wait_matches_the_handover_record) {
+  auto r = state_rec(34, kFinWait2, kClose, 250);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_RCV_SHUTDOWN;
+  seeder.hold(r);
+  diag::SockInfo tw = dumped(34, kTimeWait);
+  tw.inode = 0;
+  tw.timer = 3;
+  table.seed(tw, {}, 260);
+  events.clear();
+  EXPECT_EQ(seeder.finish(150, 300), 0u);
+  EXPECT_TRUE(events.empty());
+}
+
+}  // namespace
+}  // namespace sstrace::model
