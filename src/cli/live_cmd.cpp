@@ -1,9 +1,355 @@
+// The live stream (PRODUCT.md part 2). Start order, which makes seeding
+// race-free: attach the programs, then dump, holding every record that
+// arrives meanwhile; seed the table from the dump; emit sync; replay the held
+// records the dump did not show; stream.
 #include "cli/live_cmd.h"
 
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <unordered_map>
+
+#include "bpf/tracer.h"
 #include "common/result.h"
+#include "diag/sock_diag.h"
+#include "filter/filter.h"
+#include "model/connection_table.h"
+#include "model/seeder.h"
+#include "output/event_writer.h"
+#include "sys/clock.h"
+#include "sys/netns.h"
+#include "sys/procfs.h"
 
 namespace sstrace::cli {
 
-int run_live(const Options&) { throw FatalError("the live stream is not implemented yet"); }
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_dump_table{false};
+
+extern "C" void on_stop_signal(int) { g_stop = true; }
+extern "C" void on_usr1(int) { g_dump_table = true; }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_usr1;
+  sigaction(SIGUSR1, &sa, nullptr);
+  // A closed stdout is a clean stop (CONTRACT.md): see it as EPIPE.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+constexpr uint32_t kAllTcpStates = ((1u << diag::kMaxState) - 1) & ~1u;
+constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
+constexpr uint64_t kMinisocketSweepNs = 250'000'000;
+constexpr uint64_t kClockRefreshNs = 1'000'000'000;
+
+// The filter sees a live connection the way it sees a dumped socket.
+void to_sock_info(const model::Connection& c, diag::SockInfo& s) {
+  s.kind = diag::SockKind::tcp;
+  s.family = c.family;
+  s.state = c.state;
+  s.local = c.local;
+  s.remote = c.remote;
+  s.cookie = c.key.cookie;
+  s.netns = c.key.netns;
+  s.recv_q = c.recv_q;
+  s.send_q = c.send_q;
+  s.timer = c.minisocket ? 3 : 0;
+}
+
+class LiveStream {
+ public:
+  explicit LiveStream(const Options& opts) : opts_(opts) {}
+  int run();
+
+ private:
+  void setup_namespace();
+  void setup_filter();
+  void start_tracer();
+  void push_prefilter(bpf::TracerConfig& cfg) const;
+  void seed();
+  void stream();
+  void on_record(const sstrace_record& r);
+  void on_event(const model::Event& e);
+  bool passes_filter(const model::Event& e);
+  void check_lost();
+  void sweep_minisockets(uint64_t now);
+  void resync(uint64_t now);
+  void emit_simple(model::EventType type, uint64_t count, uint64_t lost_total = 0);
+  bool flush();
+
+  const Options& opts_;
+  uint32_t netns_ = 0;
+  filter::Filter filter_;
+  sys::WallClock clock_;
+  std::unique_ptr<output::EventWriter> writer_;
+  model::ConnectionTable table_{[this](const model::Event& e) { on_event(e); }};
+  model::Seeder seeder_{table_};
+  std::unique_ptr<bpf::Tracer> tracer_;
+  std::optional<diag::SockDiag> diag_;
+  bool synced_ = false;
+  uint64_t lost_reported_ = 0;
+  uint64_t events_ = 0;
+  bool pipe_closed_ = false;
+  std::unordered_map<model::SockKey, bool, model::SockKeyHash> reported_;
+  diag::SockInfo scratch_;
+};
+
+void LiveStream::setup_namespace() {
+  if (!opts_.netns.empty()) {
+    if (auto r = sys::enter_netns(opts_.netns); !r) throw FatalError(r.error().str());
+  }
+  auto ino = sys::current_netns_inode();
+  if (!ino) throw FatalError(ino.error().str());
+  netns_ = *ino;
+}
+
+void LiveStream::setup_filter() {
+  filter::ParseOptions popts;
+  if (opts_.ipv4 && !opts_.ipv6) popts.family = AF_INET;
+  if (opts_.ipv6 && !opts_.ipv4) popts.family = AF_INET6;
+  popts.tcp = true;
+  popts.udp = false;  // the live stream is about TCP: services are TCP's
+  popts.file = opts_.filter_file;
+  filter_ = filter::Filter::parse(opts_.filter_words, popts);
+  // The live stream follows every state unless the filter names some.
+  filter_.set_default_states(kAllTcpStates);
+}
+
+// The cheap part of the filter goes into the kernel, so filtered-out
+// traffic costs a few instructions and no ring-buffer space.
+void LiveStream::push_prefilter(bpf::TracerConfig& cfg) const {
+  std::optional<filter::Prefilter> pf = filter_.prefilter();
+  if (!pf) return;
+  pf->coarsen(SSTRACE_MAX_PORT_RANGES);
+  if (pf->ipv4 && !pf->ipv6) cfg.family = AF_INET;
+  if (pf->ipv6 && !pf->ipv4) cfg.family = AF_INET6;
+  if (!pf->any_lport())
+    for (auto [lo, hi] : pf->lport_ranges) cfg.lports.push_back({lo, hi});
+  if (!pf->any_rport())
+    for (auto [lo, hi] : pf->rport_ranges) cfg.rports.push_back({lo, hi});
+}
+
+void LiveStream::start_tracer() {
+  bpf::TracerConfig cfg;
+  cfg.netns = netns_;
+  if (opts_.ipv4 && !opts_.ipv6) cfg.family = AF_INET;
+  if (opts_.ipv6 && !opts_.ipv4) cfg.family = AF_INET6;
+  push_prefilter(cfg);
+  cfg.rtt_min_change_us = opts_.rtt_min_change_us;
+  cfg.rtt_min_change_pct = opts_.rtt_min_change_pct;
+  cfg.rtt_interval_ns = uint64_t(opts_.rtt_interval_ms) * 1'000'000;
+  cfg.ringbuf_bytes = opts_.ringbuf_kib * 1024;
+  cfg.verbose = opts_.verbose;
+  auto t = bpf::Tracer::start(cfg, [this](const sstrace_record& r) { on_record(r); });
+  if (!t) throw FatalError(t.error().str());
+  tracer_ = std::move(*t);
+  for (const auto& d : tracer_->degradations())
+    std::fprintf(stderr, "sstrace: warning: %s unavailable (%s): no %s\n", d.program.c_str(),
+                 d.reason.c_str(), d.missing.c_str());
+}
+
+void LiveStream::on_record(const sstrace_record& r) {
+  if (!synced_) {
+    seeder_.hold(r);
+    return;
+  }
+  table_.apply(r);
+}
+
+bool LiveStream::passes_filter(const model::Event& e) {
+  using model::EventType;
+  if (!e.conn) return true;
+  if (e.type == EventType::snapshot && e.info) return filter_.matches(*e.info);
+  to_sock_info(*e.conn, scratch_);
+  bool match = filter_.matches(scratch_);
+  // A connection that was shown keeps being shown until its end, even when
+  // it leaves the filter's states (docs/events.md: filters).
+  auto it = reported_.find(e.conn->key);
+  bool was_reported = it != reported_.end();
+  if (match && !was_reported) reported_.emplace(e.conn->key, true);
+  if (e.type == EventType::close || (e.type == EventType::state && e.new_state == diag::kClose)) {
+    if (was_reported && !e.conn->minisocket) {
+      if (e.type == EventType::close) reported_.erase(it);
+      return true;
+    }
+  }
+  if (e.type == EventType::state && was_reported) return true;
+  return match;
+}
+
+void LiveStream::on_event(const model::Event& e) {
+  if (!passes_filter(e)) return;
+  writer_->write(e);
+  ++events_;
+}
+
+void LiveStream::emit_simple(model::EventType type, uint64_t count, uint64_t lost_total) {
+  model::Event e;
+  e.type = type;
+  e.ts_ns = sys::monotonic_now_ns();
+  e.count = count;
+  e.lost_total = lost_total;
+  writer_->write(e);
+  ++events_;
+}
+
+bool LiveStream::flush() {
+  if (!writer_->flush()) pipe_closed_ = true;
+  return !pipe_closed_;
+}
+
+void LiveStream::seed() {
+  auto owners = sys::SocketOwners::scan();
+  auto d = diag::SockDiag::open();
+  if (!d)
+    throw FatalError(d.error().str() + " (NETLINK_SOCK_DIAG: is the inet_diag module available?)");
+  diag_.emplace(std::move(*d));
+
+  diag::DumpRequest req;
+  req.tcp = true;
+  req.states = kAllTcpStates;
+  req.want_info = true;
+  req.want_skmem = opts_.memory;
+  if (opts_.ipv4 && !opts_.ipv6) req.ipv6 = false;
+  if (opts_.ipv6 && !opts_.ipv4) req.ipv4 = false;
+
+  uint64_t t0 = sys::monotonic_now_ns();
+  uint64_t seeded = 0;
+  size_t since_drain = 0;
+  auto r = diag_->dump(req, [&](const diag::SockInfo& s) {
+    uint64_t before = events_;
+    table_.seed(s, owners.users(s.inode), sys::monotonic_now_ns());
+    seeded += events_ - before;
+    // Keep the ring buffer from filling during a long dump.
+    if (++since_drain == 4096) {
+      since_drain = 0;
+      (void)tracer_->drain();
+    }
+  });
+  if (!r) throw FatalError("seeding dump failed: " + r.error().str());
+  uint64_t t1 = sys::monotonic_now_ns();
+  (void)tracer_->drain();
+
+  emit_simple(model::EventType::sync, seeded);
+  synced_ = true;
+  seeder_.finish(t0, t1);
+  flush();
+}
+
+void LiveStream::check_lost() {
+  uint64_t lost = tracer_->stat(SSTRACE_STAT_RINGBUF_DROPS);
+  if (lost > lost_reported_) {
+    emit_simple(model::EventType::lost, lost - lost_reported_);
+    lost_reported_ = lost;
+  }
+}
+
+void LiveStream::sweep_minisockets(uint64_t now) {
+  for (const model::Connection& c : table_.minisockets_due(now)) {
+    diag::SockKey key;
+    key.family = c.family;
+    key.protocol = IPPROTO_TCP;
+    key.local = c.local;
+    key.remote = c.remote;
+    key.cookie = c.key.cookie;
+    auto found = diag_->lookup(key, false);
+    if (!found) continue;  // a transient netlink error: ask again next sweep
+    const std::optional<diag::SockInfo>& s = *found;
+    table_.minisocket_checked(c.key, s ? &*s : nullptr, now);
+  }
+}
+
+void LiveStream::resync(uint64_t now) {
+  diag::DumpRequest req;
+  req.tcp = true;
+  req.states = kAllTcpStates;
+  std::unordered_map<model::SockKey, bool, model::SockKeyHash> seen;
+  (void)tracer_->drain();
+  auto r = diag_->dump(req, [&](const diag::SockInfo& s) {
+    seen.emplace(model::SockKey{s.netns, s.cookie}, true);
+    table_.reconcile_with(s, now);
+  });
+  if (!r) {
+    std::fprintf(stderr, "sstrace: warning: resync dump failed: %s\n", r.error().str().c_str());
+    return;
+  }
+  // Only sockets that existed before the dump started can be missing from it.
+  (void)tracer_->drain();
+  table_.forget_missing(seen, now);
+}
+
+void LiveStream::stream() {
+  uint64_t start = sys::monotonic_now_ns();
+  uint64_t deadline = opts_.duration_s > 0 ? start + uint64_t(opts_.duration_s * 1e9) : 0;
+  uint64_t next_sweep = start + kMinisocketSweepNs;
+  uint64_t next_clock = start + kClockRefreshNs;
+  uint64_t resync_every = uint64_t(opts_.resync_s * 1e9);
+  uint64_t next_resync = resync_every ? start + resync_every : 0;
+
+  while (!g_stop && !pipe_closed_) {
+    uint64_t now = sys::monotonic_now_ns();
+    int timeout = kPollMs;
+    if (deadline) {
+      if (now >= deadline) break;
+      timeout = int(std::min<uint64_t>(kPollMs, (deadline - now) / 1'000'000 + 1));
+    }
+    auto n = tracer_->poll(timeout);
+    if (!n) throw FatalError(n.error().str());
+    check_lost();
+    now = sys::monotonic_now_ns();
+    if (g_dump_table.exchange(false)) {
+      (void)tracer_->drain();
+      table_.emit_table(now);
+    }
+    if (now >= next_sweep) {
+      sweep_minisockets(now);
+      next_sweep = now + kMinisocketSweepNs;
+    }
+    if (next_resync && now >= next_resync) {
+      resync(now);
+      next_resync = now + resync_every;
+    }
+    if (now >= next_clock) {
+      clock_.refresh();
+      next_clock = now + kClockRefreshNs;
+    }
+    flush();
+  }
+  (void)tracer_->drain();
+  check_lost();
+}
+
+int LiveStream::run() {
+  install_signal_handlers();
+  setup_filter();
+  setup_namespace();
+  writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
+                       : output::make_text_event_writer(stdout, clock_, output::EventFormat{});
+  start_tracer();
+  seed();
+  stream();
+  if (!pipe_closed_) {
+    emit_simple(model::EventType::exit, events_ + 1, lost_reported_);
+    flush();
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_live(const Options& opts) {
+  LiveStream live(opts);
+  return live.run();
+}
 
 }  // namespace sstrace::cli

@@ -1,0 +1,38 @@
+#include "output/event_common.h"
+
+#include <cerrno>
+
+namespace sstrace::output {
+
+std::string_view closed_by_name(model::ClosedBy c) {
+  switch (c) {
+    case model::ClosedBy::local:
+      return "local";
+    case model::ClosedBy::remote:
+      return "remote";
+    case model::ClosedBy::local_abort:
+      return "local_abort";
+    case model::ClosedBy::remote_reset:
+      return "remote_reset";
+    case model::ClosedBy::failed:
+      return "failed";
+    case model::ClosedBy::listener:
+      return "listener";
+    case model::ClosedBy::unknown:
+      break;
+  }
+  return "unknown";
+}
+
+bool LineBuffer::flush() {
+  if (broken_) return false;
+  if (!buf_.empty()) {
+    size_t n = std::fwrite(buf_.data(), 1, buf_.size(), out_);
+    buf_.clear();
+    if (n == 0 && std::ferror(out_)) broken_ = true;
+  }
+  if (std::fflush(out_) != 0) broken_ = true;
+  return !broken_;
+}
+
+}  // namespace sstrace::output

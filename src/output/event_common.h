@@ -1,0 +1,32 @@
+// Pieces both event writers share: buffering with EPIPE detection, and the
+// names of model values.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "model/connection.h"
+
+namespace sstrace::output {
+
+std::string_view closed_by_name(model::ClosedBy c);
+
+// A string buffer flushed with one fwrite; remembers a broken pipe.
+class LineBuffer {
+ public:
+  explicit LineBuffer(std::FILE* out) : out_(out) { buf_.reserve(1 << 16); }
+  std::string& str() { return buf_; }
+  // Flushes when the buffer is large, so a burst does not grow it unbounded.
+  void maybe_flush() {
+    if (buf_.size() >= (1 << 16)) flush();
+  }
+  bool flush();
+
+ private:
+  std::FILE* out_;
+  std::string buf_;
+  bool broken_ = false;
+};
+
+}  // namespace sstrace::output

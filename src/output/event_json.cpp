@@ -1,0 +1,161 @@
+// JSON lines for the live stream. Field names are the contract's
+// (CONTRACT.md); docs/events.md describes every one.
+#include <sys/socket.h>
+
+#include "output/event_common.h"
+#include "output/event_writer.h"
+#include "output/format.h"
+#include "output/json_writer.h"
+
+namespace sstrace::output {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+void write_conn_fields(JsonWriter& w, const model::Connection& c) {
+  w.field("netns", c.key.netns);
+  w.field("cookie", c.key.cookie);
+  w.field("family", c.family == AF_INET6 ? "inet6" : "inet");
+  w.field("proto", "tcp");
+  w.field("laddr", addr_text(c.family, c.local.addr));
+  w.field("lport", c.local.port);
+  if (c.remote.port == 0 && addr_is_any(c.family, c.remote.addr)) {
+    w.field("raddr", "*");
+  } else {
+    w.field("raddr", addr_text(c.family, c.remote.addr));
+  }
+  w.field("rport", c.remote.port);
+  w.field("state", state_name(c.state));
+  if (c.minisocket) w.field("minisocket", true);
+  if (c.owner.known()) {
+    w.field("pid", c.owner.pid);
+    w.field("comm", c.owner.comm);
+  }
+}
+
+void write_state(JsonWriter& w, const model::Event& e) {
+  w.field("old", state_name(e.old_state));
+  w.field("new", state_name(e.new_state));
+  if (e.old_us >= 0) w.field("old_us", e.old_us);
+  if (e.inferred) w.field("inferred", true);
+}
+
+void write_rtt(JsonWriter& w, const model::Event& e) {
+  w.field("srtt_us", e.srtt_us);
+  w.field("rttvar_us", e.rttvar_us);
+  w.field("prev_srtt_us", e.prev_srtt_us);
+  w.field("min_rtt_us", e.min_rtt_us);
+  w.field("cwnd", e.cwnd);
+  w.field("ssthresh", e.ssthresh);
+  w.field("packets_out", e.packets_out);
+}
+
+void write_close(JsonWriter& w, const model::CloseSummary& s) {
+  if (s.duration_us >= 0) w.field("duration_us", s.duration_us);
+  w.field("bytes_acked", s.bytes_acked);
+  w.field("bytes_received", s.bytes_received);
+  w.field("retrans", s.retrans);
+  if (s.min_srtt_us) {
+    w.field("min_srtt_us", s.min_srtt_us);
+    w.field("avg_srtt_us", s.avg_srtt_us);
+    w.field("max_srtt_us", s.max_srtt_us);
+  }
+  if (s.srtt_us) w.field("srtt_us", s.srtt_us);
+  w.field("closed_by", closed_by_name(s.closed_by));
+}
+
+// table events: the live model's view, with what it learned since seeding.
+void write_table(JsonWriter& w, const model::Connection& c, uint64_t now_ns) {
+  w.field("recv_q", c.recv_q);
+  w.field("send_q", c.send_q);
+  if (c.state_since_ns && now_ns >= c.state_since_ns)
+    w.field("state_us", (now_ns - c.state_since_ns) / 1000);
+  if (c.born_ns && now_ns >= c.born_ns) w.field("age_us", (now_ns - c.born_ns) / 1000);
+  if (c.srtt_us) {
+    w.field("srtt_us", c.srtt_us);
+    w.field("rttvar_us", c.rttvar_us);
+  }
+  if (c.min_srtt_us) {
+    w.field("min_srtt_us", c.min_srtt_us);
+    w.field("max_srtt_us", c.max_srtt_us);
+  }
+  w.field("retrans_segs", c.retrans_segs);
+  w.field("seeded", c.seeded);
+}
+
+class JsonEventWriter final : public EventWriter {
+ public:
+  JsonEventWriter(std::FILE* out, const sys::WallClock& clock) : buf_(out), clock_(clock) {}
+
+  void write(const model::Event& e) override {
+    std::string& out = buf_.str();
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("type", model::event_type_name(e.type));
+    w.field("ts", rfc3339_utc_ns(clock_.realtime_ns(e.ts_ns)));
+    w.field("v", kSchemaVersion);
+    write_body(w, e);
+    w.end_object();
+    out.push_back('\n');
+    ++written_;
+    buf_.maybe_flush();
+  }
+
+  bool flush() override { return buf_.flush(); }
+
+ private:
+  void write_body(JsonWriter& w, const model::Event& e) {
+    using model::EventType;
+    if (e.type == EventType::snapshot && e.info) {
+      write_sock_fields(w, *e.info, e.users);
+      return;
+    }
+    if (e.conn) write_conn_fields(w, *e.conn);
+    switch (e.type) {
+      case EventType::state:
+        write_state(w, e);
+        break;
+      case EventType::rtt:
+        write_rtt(w, e);
+        break;
+      case EventType::retransmit:
+        w.field("segs", e.segs);
+        if (e.synack) w.field("synack", true);
+        break;
+      case EventType::reset:
+        w.field("dir", e.reset_sent ? "sent" : "received");
+        break;
+      case EventType::close:
+        write_close(w, e.summary);
+        break;
+      case EventType::table:
+        if (e.conn) write_table(w, *e.conn, e.ts_ns);
+        break;
+      case EventType::lost:
+        w.field("count", e.count);
+        break;
+      case EventType::sync:
+      case EventType::table_end:
+        w.field("sockets", e.count);
+        break;
+      case EventType::exit:
+        w.field("events", e.count);
+        w.field("lost", e.lost_total);
+        break;
+      case EventType::snapshot:
+        break;
+    }
+  }
+
+  LineBuffer buf_;
+  const sys::WallClock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventWriter> make_json_event_writer(std::FILE* out, const sys::WallClock& clock) {
+  return std::make_unique<JsonEventWriter>(out, clock);
+}
+
+}  // namespace sstrace::output
