@@ -1,0 +1,49 @@
+// `-s`: the socket counts ss -s prints, from the files ss reads them from
+// (/proc/net/sockstat, sockstat6 and snmp's Tcp CurrEstab; iproute2
+// misc/ss.c print_summary). /proc/net follows the reading thread's network
+// namespace, so after -N the counts are the namespace's.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace sstrace::output {
+
+// The counters, named after the kernel's sockstat fields
+// (net/ipv4/proc.c sockstat_seq_show, net/ipv6/proc.c sockstat6_seq_show).
+struct Summary {
+  int64_t sockets = 0;     // sockets: used
+  int64_t tcp_inuse = 0;   // TCP: inuse (IPv4 hashed)
+  int64_t tcp_orphan = 0;  // TCP: orphan
+  int64_t tcp_tw = 0;      // TCP: tw
+  int64_t tcp_alloc = 0;   // TCP: alloc
+  int64_t tcp_mem = 0;     // TCP: mem (pages)
+  int64_t udp = 0, raw = 0, frag = 0, frag_mem = 0;
+  int64_t tcp6_inuse = 0, udp6 = 0, raw6 = 0, frag6 = 0, frag6_mem = 0;
+  int64_t tcp_estab = 0;  // snmp Tcp: CurrEstab (ESTABLISHED + CLOSE-WAIT)
+
+  // The derived numbers ss prints on its TCP line.
+  int64_t tcp_total() const { return tcp_alloc + tcp_tw; }
+  int64_t tcp_closed() const { return tcp_alloc - (tcp_inuse + tcp6_inuse - tcp_tw); }
+};
+
+// Adds what one sockstat or sockstat6 text says to `s`.
+void parse_sockstat(std::string_view text, Summary& s);
+// snmp's "Tcp:" CurrEstab, or an error if the text has none.
+Result<int64_t> parse_snmp_curr_estab(std::string_view text);
+
+// Reads the three files in `net_dir`. sockstat must exist; sockstat6 is
+// absent when IPv6 is off (zeros then, as in ss).
+Result<Summary> read_summary(const std::string& net_dir = "/proc/thread-self/net");
+
+// Exactly ss -s's text.
+void print_summary(std::FILE* out, const Summary& s);
+// One JSON object: {"type":"summary","ts":...,"v":1,"netns":...,...}.
+// netns 0: not known, left out.
+void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns);
+
+}  // namespace sstrace::output
