@@ -1,11 +1,21 @@
 // ss's filter language: one parsed form (an AST), several backends: the
 // user-space evaluator (snapshot and stream), inet_diag bytecode for the
 // kernel-side dump filter, and a BPF prefilter for the live stream.
+//
+// The semantics are iproute2 ss 6.1's, quirks included, because sstrace is
+// checked against ss on the same host (see docs/filter.md and the comments
+// in eval.cpp for each quirk). Deliberate differences: ports outside
+// 0-65535, negative ports and port comparisons without a number are usage
+// errors; parentheses may be attached to words ("(dport" and ":443)").
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "diag/sock_info.h"
@@ -13,6 +23,47 @@
 namespace sstrace::filter {
 
 struct Node;  // the AST, defined in filter/ast.h
+class Resolver;
+
+// What ss knows from its options when it parses the filter; each changes
+// how words are read, as in ss.
+struct ParseOptions {
+  // ss's "preferred family": the last of -4, -6, -f FAMILY, -x, -0 given
+  // (AF_INET, AF_INET6, AF_UNIX, AF_PACKET), else AF_UNSPEC. Addresses are
+  // read in it (with -x, `src /tmp/*` is a UNIX path pattern).
+  int family = AF_UNSPEC;
+  // Which tables will be dumped: a service name is looked up for tcp and/or
+  // udp accordingly, and is an error if it names different ports in both.
+  bool tcp = true;
+  bool udp = true;
+  // -F FILE ("-" = stdin): its expression follows the FILTER words.
+  std::string file;
+  // Host, service, interface and cgroup lookups; nullptr: the system's.
+  const Resolver* resolver = nullptr;
+};
+
+// A cheap, conservative summary of the expression for the live stream's BPF
+// side: a TCP socket the full filter keeps always passes it (it may pass
+// sockets the filter then drops).
+struct Prefilter {
+  using Range = std::pair<uint16_t, uint16_t>;  // inclusive
+  // The local (source) / remote (destination) port must fall in one of
+  // these sorted, disjoint ranges; {{0, 65535}} = any, empty = none.
+  std::vector<Range> lport_ranges{{0, 65535}};
+  std::vector<Range> rport_ranges{{0, 65535}};
+  bool ipv4 = true;
+  bool ipv6 = true;
+  uint32_t states = ~0u;  // 1 << TcpState
+
+  bool any_lport() const;
+  bool any_rport() const;
+  bool matches_nothing() const;
+  // Would a TCP socket with these fields pass?
+  bool admits(uint8_t family, uint8_t state, uint16_t lport, uint16_t rport) const;
+  // Merges the closest ranges until each list has at most max_ranges
+  // (still sound: only ever widens).
+  void coarsen(size_t max_ranges);
+};
 
 class Filter {
  public:
@@ -21,30 +72,51 @@ class Filter {
   Filter& operator=(Filter&&) noexcept;
   ~Filter();
 
-  // Parses ss's FILTER words (as they arrive from argv; ss joins them with
-  // spaces). Throws UsageError with one line naming the token and where.
-  static Filter parse(const std::vector<std::string>& words);
-  static Filter parse_file(const std::string& path);  // -F FILE ("-" = stdin)
+  // Parses ss's FILTER words (as they arrive from argv): leading `state X` /
+  // `exclude X` pairs, then the expression (ss joins the words with spaces).
+  // Throws UsageError with one line naming the token and where.
+  static Filter parse(const std::vector<std::string>& words, const ParseOptions& opts = {});
+  static Filter parse_file(const std::string& path,
+                           const ParseOptions& opts = {});  // -F FILE ("-" = stdin)
 
-  // States selected by `state`/`exclude` (bitmask of 1 << TcpState); all
-  // states but the default exclusions when none was given.
+  // States selected by `state`/`exclude` (bitmask of 1 << TcpState); the
+  // defaults when none was given, or when they left no state at all (ss
+  // falls back to its defaults then too).
   uint32_t states() const { return states_; }
   bool has_states() const { return has_states_; }
   void set_default_states(uint32_t states);  // ss's -a / -l / default
 
+  // The one family the expression restricts the dump to, as ss does after
+  // reading an address in a family (`src unix:...`, `src inet6:...`, or any
+  // address or port while ParseOptions::family is set).
+  std::optional<int> forced_family() const { return forced_family_; }
+
   // Does this socket match the expression (the state test included)?
+  // Allocation-free.
   bool matches(const diag::SockInfo& s) const;
   bool empty() const;  // no expression beyond states
   // INET_DIAG_REQ_BYTECODE for the expression, or empty if it cannot be
-  // expressed (then matches() alone decides).
+  // expressed (then matches() alone decides). The same bytes ss sends.
   std::vector<uint8_t> inet_bytecode() const;
+  // For the live stream's BPF side; nullopt when nothing cheap follows.
+  std::optional<Prefilter> prefilter() const;
+
+  // The expression as an S-expression, e.g. (and (sport = 22) (not autobound)).
+  std::string str() const;
 
   const Node* root() const { return root_.get(); }
 
  private:
+  static Filter parse_all(const std::vector<std::string>& words, const ParseOptions& opts);
+
   std::unique_ptr<Node> root_;
   uint32_t states_ = 0;
+  uint32_t parsed_states_ = 0;
   bool has_states_ = false;
+  std::optional<int> forced_family_;
+  // The kernel's bytecode applies to inet sockets (ss sends it, and shows a
+  // socket only when both the kernel and its own check accept it).
+  bool kernel_applies_ = false;
 };
 
 }  // namespace sstrace::filter
