@@ -24,12 +24,14 @@ static __always_inline void read_common_id(const struct sock_common *skc,
 	id->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
 	id->dport = __builtin_bswap16(BPF_CORE_READ(skc, skc_dport));
 	id->sport = BPF_CORE_READ(skc, skc_num);
+	/* Explicit sizes: BPF_CORE_READ_INTO would size the copy by the
+	 * destination's element (one byte of the array). */
 	if (id->family == AF_INET) {
-		BPF_CORE_READ_INTO(id->saddr, skc, skc_rcv_saddr);
-		BPF_CORE_READ_INTO(id->daddr, skc, skc_daddr);
+		bpf_core_read(id->saddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(id->daddr, 4, &skc->skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(id->saddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(id->daddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(id->saddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(id->daddr, 16, &skc->skc_v6_daddr);
 	}
 }
 

@@ -271,7 +271,8 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	r->owner = st->owner;
 	r->rtt.srtt_us = srtt;
 	r->rtt.prev_srtt_us = last;
-	r->rtt.rttvar_us = BPF_CORE_READ(tp, rttvar_us) >> 2;
+	/* tcp_info's tcpi_rttvar: mdev_us is kept scaled by 4 (tcp_rtt_estimator). */
+	r->rtt.rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
 	r->rtt.min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
 	r->rtt.snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
 	r->rtt.snd_ssthresh = BPF_CORE_READ(tp, snd_ssthresh);

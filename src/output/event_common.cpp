@@ -2,6 +2,9 @@
 
 #include <cerrno>
 
+#include "diag/sock_info.h"
+#include "output/format.h"
+
 namespace sstrace::output {
 
 std::string_view closed_by_name(model::ClosedBy c) {
@@ -22,6 +25,10 @@ std::string_view closed_by_name(model::ClosedBy c) {
       break;
   }
   return "unknown";
+}
+
+std::string_view tcp_state_name(uint8_t state) {
+  return state == diag::kClose ? std::string_view("CLOSE") : state_name(state);
 }
 
 bool LineBuffer::flush() {

@@ -11,6 +11,10 @@
 namespace sstrace::output {
 
 std::string_view closed_by_name(model::ClosedBy c);
+// A TCP state in the live stream's spelling: ss's names, except that TCP's
+// CLOSE is "CLOSE" (ss prints "UNCONN" there, a name for sockets that were
+// never connected; the stream's CLOSE ends a connection).
+std::string_view tcp_state_name(uint8_t state);
 
 // A string buffer flushed with one fwrite; remembers a broken pipe.
 class LineBuffer {

@@ -26,7 +26,7 @@ void write_conn_fields(JsonWriter& w, const model::Connection& c) {
     w.field("raddr", addr_text(c.family, c.remote.addr));
   }
   w.field("rport", c.remote.port);
-  w.field("state", state_name(c.state));
+  w.field("state", tcp_state_name(c.state));
   if (c.minisocket) w.field("minisocket", true);
   if (c.owner.known()) {
     w.field("pid", c.owner.pid);
@@ -35,8 +35,8 @@ void write_conn_fields(JsonWriter& w, const model::Connection& c) {
 }
 
 void write_state(JsonWriter& w, const model::Event& e) {
-  w.field("old", state_name(e.old_state));
-  w.field("new", state_name(e.new_state));
+  w.field("old", tcp_state_name(e.old_state));
+  w.field("new", tcp_state_name(e.new_state));
   if (e.old_us >= 0) w.field("old_us", e.old_us);
   if (e.inferred) w.field("inferred", true);
 }

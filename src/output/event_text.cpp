@@ -46,7 +46,7 @@ std::string duration_text(int64_t us) {
 }
 
 std::string state_text(uint8_t state, bool minisocket) {
-  std::string s(state_name(state));
+  std::string s(tcp_state_name(state));
   if (minisocket && state != diag::kTimeWait) s += "(tw)";
   return s;
 }
