@@ -100,7 +100,8 @@ class LiveStream {
   uint64_t lost_reported_ = 0;
   uint64_t events_ = 0;
   bool pipe_closed_ = false;
-  std::unordered_map<model::SockKey, bool, model::SockKeyHash> reported_;
+  // Connections an event was written for, until their close.
+  std::unordered_map<model::SockKey, bool, model::SockKeyHash> shown_;
   diag::SockInfo scratch_;
 };
 
@@ -172,19 +173,19 @@ bool LiveStream::passes_filter(const model::Event& e) {
   if (e.type == EventType::snapshot && e.info) return filter_.matches(*e.info);
   to_sock_info(*e.conn, scratch_);
   bool match = filter_.matches(scratch_);
+  bool ends = e.type == EventType::close || (e.type == EventType::state && e.new_state == diag::kClose);
   // A connection that was shown keeps being shown until its end, even when
   // it leaves the filter's states (docs/events.md: filters).
-  auto it = reported_.find(e.conn->key);
-  bool was_reported = it != reported_.end();
-  if (match && !was_reported) reported_.emplace(e.conn->key, true);
-  if (e.type == EventType::close || (e.type == EventType::state && e.new_state == diag::kClose)) {
-    if (was_reported && !e.conn->minisocket) {
-      if (e.type == EventType::close) reported_.erase(it);
-      return true;
-    }
+  auto it = shown_.find(e.conn->key);
+  bool was_shown = it != shown_.end();
+  if (ends) {
+    // The last event of a connection: its close, or for a minisocket (whose
+    // close came at the handover) the inferred CLOSE of its expiry.
+    if (was_shown && (e.type == EventType::close || e.inferred)) shown_.erase(it);
+    return match || was_shown;
   }
-  if (e.type == EventType::state && was_reported) return true;
-  return match;
+  if (match && !was_shown) shown_.emplace(e.conn->key, true);
+  return match || was_shown;
 }
 
 void LiveStream::on_event(const model::Event& e) {
