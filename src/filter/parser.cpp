@@ -187,9 +187,10 @@ class Parser {
       take();
       return false;
     }
-    if (t != Tok::word)
+    if (t == Tok::word) return true;
+    if (t == Tok::neq || t == Tok::ge || t == Tok::le || t == Tok::gt || t == Tok::lt)
       fail(cur(), "'" + keyword.text + "' takes " + (neq_ok ? "'=' or '!='" : "'='"));
-    return true;
+    fail(cur(), "expected a value for '" + keyword.text + "'");
   }
 
   std::unique_ptr<Node> host(const Token& kw, Side side) {

@@ -126,6 +126,37 @@ class SystemResolver final : public Resolver {
 
 }  // namespace
 
+std::vector<Prefix> TableResolver::host(const std::string& name, int family) const {
+  auto it = hosts.find({name, family});
+  return it == hosts.end() ? std::vector<Prefix>{} : it->second;
+}
+
+std::optional<int> TableResolver::service(const std::string& name, const char* proto) const {
+  auto it = services.find({name, proto});
+  if (it == services.end()) return std::nullopt;
+  return it->second;
+}
+
+uint32_t TableResolver::ifindex(const std::string& name) const {
+  auto it = interfaces.find(name);
+  return it == interfaces.end() ? 0 : it->second;
+}
+
+std::optional<uint64_t> TableResolver::cgroup_id(const std::string& path, std::string* why) const {
+  auto it = cgroups.find(path);
+  if (it != cgroups.end()) return it->second;
+  *why = "no such cgroup";
+  return std::nullopt;
+}
+
+void TableResolver::add_host(const std::string& name, const std::string& addr) {
+  Prefix p;
+  p.family = addr.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(p.family, addr.c_str(), p.bytes.data()) != 1) return;
+  p.bitlen = p.family == AF_INET ? 32 : 128;
+  hosts[{name, p.family}].push_back(p);
+}
+
 const Resolver& system_resolver() {
   static const SystemResolver resolver;
   return resolver;

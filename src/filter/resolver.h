@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -33,5 +34,25 @@ class Resolver {
 
 // The real system (glibc NSS, if_nametoindex, name_to_handle_at, /proc).
 const Resolver& system_resolver();
+
+// Answers from tables, nothing from the system: for tests, the fuzzer, and
+// parsing a filter for another host.
+class TableResolver final : public Resolver {
+ public:
+  std::map<std::pair<std::string, int>, std::vector<Prefix>> hosts;  // (name, family)
+  std::map<std::pair<std::string, std::string>, int> services;       // (name, proto)
+  std::map<std::string, uint32_t> interfaces;
+  std::map<std::string, uint64_t> cgroups;
+  std::pair<int, int> port_range{32768, 60999};
+
+  std::vector<Prefix> host(const std::string& name, int family) const override;
+  std::optional<int> service(const std::string& name, const char* proto) const override;
+  uint32_t ifindex(const std::string& name) const override;
+  std::optional<uint64_t> cgroup_id(const std::string& path, std::string* why) const override;
+  std::pair<int, int> local_port_range() const override { return port_range; }
+
+  // Adds a host address in text form ("10.0.0.1", "::1").
+  void add_host(const std::string& name, const std::string& addr);
+};
 
 }  // namespace sstrace::filter
