@@ -1,0 +1,1602 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sstrace::e2e {
+
+namespace {
+
+[[noreturn]] void fail_errno(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_ws(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::string line;
+  std::istringstream in(s);
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+std::string strip_ws(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+  return out;
+}
+
+std::string clip(const std::string& s, size_t max = 8000) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max) + "\n... (" + std::to_string(s.size() - max) + " more bytes)";
+}
+
+// Runs a tiny probe in a forked child (so that what it changes, like
+// unshare, stays there); returns its exit status.
+int probe_in_child(int (*fn)()) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) _exit(fn());
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int probe_netns() { return unshare(CLONE_NEWNET) == 0 ? 0 : 1; }
+
+// A two-instruction socket filter ("return 0"): the cheapest proof that
+// bpf(BPF_PROG_LOAD) is allowed here.
+bool bpf_loads(std::string* why) {
+  struct bpf_insn insns[2] = {};
+  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = 0
+  insns[0].dst_reg = BPF_REG_0;
+  insns[1].code = BPF_JMP | BPF_EXIT;
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  attr.insns = reinterpret_cast<uint64_t>(insns);
+  attr.insn_cnt = 2;
+  static const char license[] = "GPL";
+  attr.license = reinterpret_cast<uint64_t>(license);
+  long fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+  if (fd < 0) {
+    *why = std::string("bpf(BPF_PROG_LOAD) failed: ") + std::strerror(errno);
+    return false;
+  }
+  ::close(static_cast<int>(fd));
+  return true;
+}
+
+bool tool_runs(const std::vector<std::string>& argv) {
+  RunResult r = run(argv, "", std::chrono::seconds(10));
+  return r.status == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Privileges
+
+std::string privilege_problem() {
+  static std::once_flag once;
+  static std::string problem;
+  std::call_once(once, [] {
+    if (geteuid() != 0) {
+      problem = "e2e tests need root (they create network namespaces and load BPF)";
+      return;
+    }
+    if (probe_in_child(probe_netns) != 0) {
+      problem = "cannot create network namespaces (unshare(CLONE_NEWNET) failed)";
+      return;
+    }
+    std::string why;
+    if (!bpf_loads(&why)) {
+      problem = "BPF unavailable: " + why;
+      return;
+    }
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+      problem = "BPF unavailable: no kernel BTF at /sys/kernel/btf/vmlinux";
+      return;
+    }
+    for (const auto& tool :
+         std::vector<std::vector<std::string>>{{"ip", "-V"}, {"ss", "-V"}, {"nft", "--version"}}) {
+      if (!tool_runs(tool)) {
+        problem = "'" + tool[0] + "' is missing (scripts/setup.sh installs iproute2 and nftables)";
+        return;
+      }
+    }
+    raise_fd_limit();
+  });
+  return problem;
+}
+
+bool privileges_required() {
+  const char* v = std::getenv("SSTRACE_REQUIRE_PRIVILEGED");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+std::vector<std::string> RunResult::err_lines() const {
+  std::vector<std::string> out;
+  for (auto& l : split_lines(err))
+    if (!trim(l).empty()) out.push_back(l);
+  return out;
+}
+
+RunResult run(const std::vector<std::string>& argv, const std::string& input,
+              std::chrono::milliseconds timeout) {
+  RunResult r;
+  r.command = shell_join(argv);
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 ||
+      pipe2(err_pipe, O_CLOEXEC) < 0)
+    fail_errno("pipe2");
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) fail_errno("fork");
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(cargv[0], cargv.data());
+    _exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  int in_fd = in_pipe[1];
+  if (input.empty()) {
+    ::close(in_fd);
+    in_fd = -1;
+  } else {
+    fcntl(in_fd, F_SETFL, O_NONBLOCK);
+  }
+  size_t in_off = 0;
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool killed = false;
+  char buf[65536];
+  while (out_fd >= 0 || err_fd >= 0) {
+    std::vector<pollfd> pfds;
+    if (out_fd >= 0) pfds.push_back({out_fd, POLLIN, 0});
+    if (err_fd >= 0) pfds.push_back({err_fd, POLLIN, 0});
+    if (in_fd >= 0) pfds.push_back({in_fd, POLLOUT, 0});
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0 && !killed) {
+      kill(pid, SIGKILL);
+      killed = true;
+      r.timed_out = true;
+    }
+    int n = poll(pfds.data(), pfds.size(), killed ? 1000 : static_cast<int>(std::max(1L, left)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("poll");
+    }
+    for (auto& p : pfds) {
+      if (!p.revents) continue;
+      if (p.fd == in_fd) {
+        ssize_t w = write(in_fd, input.data() + in_off, input.size() - in_off);
+        if (w > 0) in_off += static_cast<size_t>(w);
+        if (w < 0 && errno != EAGAIN) in_off = input.size();
+        if (in_off >= input.size()) {
+          ::close(in_fd);
+          in_fd = -1;
+        }
+        continue;
+      }
+      ssize_t got = read(p.fd, buf, sizeof(buf));
+      if (got > 0) {
+        (p.fd == out_fd ? r.out : r.err).append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        ::close(p.fd);
+        if (p.fd == out_fd) out_fd = -1;
+        if (p.fd == err_fd) err_fd = -1;
+      }
+    }
+  }
+  if (in_fd >= 0) ::close(in_fd);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status))
+    r.status = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.status = 128 + WTERMSIG(status);
+  return r;
+}
+
+RunResult run_shell(const std::string& cmd, std::chrono::milliseconds timeout) {
+  return run({"/bin/sh", "-c", cmd}, "", timeout);
+}
+
+std::vector<std::string> shell_split(const std::string& line) {
+  std::vector<std::string> words;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : line) {
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else
+        cur += c;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (std::isspace(static_cast<unsigned char>(c))) {
+      if (in_word) words.push_back(cur);
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) throw std::runtime_error("unterminated quote in: " + line);
+  if (in_word) words.push_back(cur);
+  return words;
+}
+
+std::string shell_join(const std::vector<std::string>& words) {
+  std::string out;
+  for (auto& w : words) {
+    if (!out.empty()) out += ' ';
+    bool plain = !w.empty() && w.find_first_of(" \t\n'\"()\\$*?;&|<>!`") == std::string::npos;
+    if (plain) {
+      out += w;
+    } else {
+      out += '\'';
+      for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+std::string sstrace_binary() { return SSTRACE_BINARY; }
+
+// ---------------------------------------------------------------------------
+// Network namespaces
+
+namespace {
+std::atomic<int> netns_counter{0};
+}
+
+Netns::Netns() {
+  name_ = "sstrace-e2e-" + std::to_string(getpid()) + "-" + std::to_string(netns_counter++);
+  // A namespace left behind by a crashed run with a reused pid.
+  if (access(("/run/netns/" + name_).c_str(), F_OK) == 0)
+    sstrace::e2e::run({"ip", "netns", "del", name_});
+  RunResult r = sstrace::e2e::run({"ip", "netns", "add", name_});
+  if (r.status != 0) throw std::runtime_error("ip netns add " + name_ + " failed: " + r.err);
+  r = sstrace::e2e::run({"ip", "-n", name_, "link", "set", "lo", "up"});
+  if (r.status != 0) {
+    sstrace::e2e::run({"ip", "netns", "del", name_});
+    throw std::runtime_error("ip link set lo up in " + name_ + " failed: " + r.err);
+  }
+  struct stat st {};
+  if (stat(("/run/netns/" + name_).c_str(), &st) == 0) inode_ = st.st_ino;
+}
+
+Netns::~Netns() { sstrace::e2e::run({"ip", "netns", "del", name_}); }
+
+void Netns::run(const std::function<void()>& fn) const {
+  std::exception_ptr error;
+  std::thread t([&] {
+    try {
+      int fd = open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) fail_errno("open /run/netns/" + name_);
+      if (setns(fd, CLONE_NEWNET) < 0) {
+        int e = errno;
+        ::close(fd);
+        errno = e;
+        fail_errno("setns " + name_);
+      }
+      ::close(fd);
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+RunResult Netns::exec(const std::vector<std::string>& argv, const std::string& input) const {
+  std::vector<std::string> full{"ip", "netns", "exec", name_};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return sstrace::e2e::run(full, input);
+}
+
+void Netns::must(const std::vector<std::string>& argv, const std::string& input) const {
+  RunResult r = exec(argv, input);
+  if (r.status != 0)
+    throw std::runtime_error("in " + name_ + ": " + shell_join(argv) + " exited " +
+                             std::to_string(r.status) + ": " + r.err);
+}
+
+void Netns::nft(const std::string& script) const { must({"nft", "-f", "-"}, script); }
+
+VethLink connect_veth(const Netns& a, const Netns& b, int subnet) {
+  VethLink l;
+  std::string base = "ve" + std::to_string(getpid() % 10000000) + "s" + std::to_string(subnet);
+  l.dev_a = base + "a";
+  l.dev_b = base + "b";
+  l.ip4_a = "10." + std::to_string(subnet) + ".0.1";
+  l.ip4_b = "10." + std::to_string(subnet) + ".0.2";
+  l.ip6_a = "fd00:" + std::to_string(subnet) + "::1";
+  l.ip6_b = "fd00:" + std::to_string(subnet) + "::2";
+  // Both ends are created straight inside the test namespaces: nothing of
+  // the pair ever exists in the caller's namespace.
+  RunResult r = run({"ip", "link", "add", l.dev_a, "netns", a.name(), "type", "veth", "peer",
+                     "name", l.dev_b, "netns", b.name()});
+  if (r.status != 0) throw std::runtime_error("ip link add veth failed: " + r.err);
+  a.must({"ip", "addr", "add", l.ip4_a + "/24", "dev", l.dev_a});
+  a.must({"ip", "addr", "add", l.ip6_a + "/64", "dev", l.dev_a, "nodad"});
+  a.must({"ip", "link", "set", l.dev_a, "up"});
+  b.must({"ip", "addr", "add", l.ip4_b + "/24", "dev", l.dev_b});
+  b.must({"ip", "addr", "add", l.ip6_b + "/64", "dev", l.dev_b, "nodad"});
+  b.must({"ip", "link", "set", l.dev_b, "up"});
+  return l;
+}
+
+// ---------------------------------------------------------------------------
+// Sockets
+
+namespace {
+
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family() const { return ss.ss_family; }
+};
+
+SockAddr make_addr(const std::string& ip, uint16_t port) {
+  SockAddr a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+  if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    a.len = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    a.len = sizeof(*v6);
+  } else {
+    throw std::runtime_error("not an IP address: " + ip);
+  }
+  return a;
+}
+
+SockAddr sock_name(int fd) {
+  SockAddr a;
+  a.len = sizeof(a.ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a.ss), &a.len) < 0) fail_errno("getsockname");
+  return a;
+}
+
+std::string addr_text(const SockAddr& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (a.family() == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr, buf, sizeof(buf));
+  else
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr, buf, sizeof(buf));
+  return buf;
+}
+
+uint16_t addr_port(const SockAddr& a) {
+  return ntohs(a.family() == AF_INET ? reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_port
+                                     : reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_port);
+}
+
+// Where a client reaches a server bound to `a`: wildcards go to loopback.
+SockAddr connect_target(const SockAddr& a) {
+  std::string ip = addr_text(a);
+  if (ip == "0.0.0.0") ip = "127.0.0.1";
+  if (ip == "::") ip = "::1";
+  return make_addr(ip, addr_port(a));
+}
+
+int inet_socket(int family, int type) {
+  int fd = socket(family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail_errno("socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // v6 sockets never take v4 traffic here, so that "::" and "0.0.0.0" can
+  // hold the same port side by side, as on the hosts in the seeds.
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  return fd;
+}
+
+void set_nonblocking(int fd, bool on) {
+  int fl = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+}
+
+template <class Pred>
+void wait_until(Pred pred, const std::string& what,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("timed out waiting for " + what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+const char* const kProcStateNames[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                       "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                       "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
+
+std::string nft_match(const SockAddr& dst) {
+  return (dst.family() == AF_INET ? "ip daddr " : "ip6 daddr ") + addr_text(dst) + " tcp dport " +
+         std::to_string(addr_port(dst));
+}
+
+}  // namespace
+
+std::multimap<std::pair<uint16_t, uint16_t>, int> proc_tcp_states() {
+  std::multimap<std::pair<uint16_t, uint16_t>, int> out;
+  for (const char* path : {"/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"}) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      auto w = split_ws(line);
+      if (w.size() < 4) continue;
+      auto port_of = [](const std::string& hostport) {
+        return static_cast<uint16_t>(
+            std::stoul(hostport.substr(hostport.rfind(':') + 1), nullptr, 16));
+      };
+      out.emplace(std::make_pair(port_of(w[1]), port_of(w[2])),
+                  static_cast<int>(std::stoul(w[3], nullptr, 16)));
+    }
+  }
+  return out;
+}
+
+uint16_t local_port(int fd) { return addr_port(sock_name(fd)); }
+
+SocketSet::SocketSet(const Netns& ns) : ns_(ns) {
+  char tmpl[] = "/tmp/sstrace-e2e-XXXXXX";
+  if (!mkdtemp(tmpl)) fail_errno("mkdtemp");
+  dir_ = tmpl;
+}
+
+SocketSet::~SocketSet() {
+  for (int fd : fds_) ::close(fd);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+int SocketSet::hold(int fd) {
+  fds_.push_back(fd);
+  return fd;
+}
+
+int SocketSet::adopt(int fd) { return hold(fd); }
+
+void SocketSet::close(int fd) {
+  auto it = std::find(fds_.begin(), fds_.end(), fd);
+  if (it != fds_.end()) fds_.erase(it);
+  ::close(fd);
+}
+
+void SocketSet::wait_state(uint16_t lport, uint16_t rport, int state) {
+  ns_.run([&] {
+    wait_until(
+        [&] {
+          auto states = proc_tcp_states();
+          auto [b, e] = states.equal_range({lport, rport});
+          for (auto it = b; it != e; ++it)
+            if (it->second == state) return true;
+          return false;
+        },
+        "TCP " + std::to_string(lport) + "->" + std::to_string(rport) + " to reach " +
+            kProcStateNames[state]);
+  });
+}
+
+void SocketSet::ensure_nft_table() {
+  if (nft_ready_) return;
+  // Drops on the input hook: on loopback every packet passes it exactly once.
+  ns_.nft(
+      "table inet sstrace_e2e {\n"
+      "  chain input { type filter hook input priority 0; policy accept; }\n"
+      "}\n");
+  nft_ready_ = true;
+}
+
+int SocketSet::tcp_listen(const std::string& ip, uint16_t port, int backlog, int rcvbuf) {
+  return ns_.call([&] {
+    SockAddr a = make_addr(ip, port);
+    int fd = hold(inet_socket(a.family(), SOCK_STREAM));
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a.ss), a.len) < 0)
+      fail_errno("bind " + ip + ":" + std::to_string(port));
+    if (listen(fd, backlog) < 0) fail_errno("listen");
+    return fd;
+  });
+}
+
+TcpPair SocketSet::tcp_connect(int listener, const std::string& client_ip, uint16_t client_port,
+                               const std::string& server_ip) {
+  return ns_.call([&] {
+    SockAddr target = connect_target(sock_name(listener));
+    if (!server_ip.empty()) target = make_addr(server_ip, addr_port(target));
+    int c = hold(inet_socket(target.family(), SOCK_STREAM));
+    if (!client_ip.empty() || client_port) {
+      SockAddr src = make_addr(client_ip.empty() ? addr_text(target) : client_ip, client_port);
+      if (bind(c, reinterpret_cast<sockaddr*>(&src.ss), src.len) < 0)
+        fail_errno("bind client " + client_ip + ":" + std::to_string(client_port));
+    }
+    if (connect(c, reinterpret_cast<sockaddr*>(&target.ss), target.len) < 0)
+      fail_errno("connect to " + addr_text(target) + ":" + std::to_string(addr_port(target)));
+    int s = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (s < 0) fail_errno("accept");
+    hold(s);
+    TcpPair p{c, s, local_port(c), local_port(s)};
+    // The accept queue is FIFO and every pair is accepted right after its
+    // connect, so this holds unless a caller left connections unaccepted.
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    getpeername(s, reinterpret_cast<sockaddr*>(&peer), &len);
+    SockAddr pa;
+    pa.ss = peer;
+    if (addr_port(pa) != p.client_port)
+      throw std::runtime_error("accepted a different connection than the one just made");
+    return p;
+  });
+}
+
+int SocketSet::tcp_connect_unaccepted(int listener) {
+  return ns_.call([&] {
+    SockAddr target = connect_target(sock_name(listener));
+    int c = hold(inet_socket(target.family(), SOCK_STREAM));
+    if (connect(c, reinterpret_cast<sockaddr*>(&target.ss), target.len) < 0) fail_errno("connect");
+    uint16_t lport = local_port(c);
+    wait_until(
+        [&] {
+          auto s = proc_tcp_states();
+          auto it = s.find({addr_port(target), lport});
+          return it != s.end() && it->second == 1;
+        },
+        "the unaccepted connection to be established");
+    return c;
+  });
+}
+
+void SocketSet::keepalive(int fd) {
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0) fail_errno("SO_KEEPALIVE");
+}
+
+uint16_t SocketSet::tcp_time_wait(int listener, const std::string& client_ip) {
+  TcpPair p = tcp_connect(listener, client_ip);
+  close(p.client);
+  ns_.run([&] {
+    char b;
+    // The client's FIN: the server sees EOF, then closes its side too.
+    while (read(p.server, &b, 1) > 0) {
+    }
+  });
+  close(p.server);
+  wait_state(p.client_port, p.server_port, 6 /* TIME_WAIT */);
+  return p.client_port;
+}
+
+TcpPair SocketSet::tcp_fin_wait2(int listener) {
+  TcpPair p = tcp_connect(listener);
+  if (shutdown(p.client, SHUT_WR) < 0) fail_errno("shutdown");
+  wait_state(p.client_port, p.server_port, 5 /* FIN_WAIT2 */);
+  wait_state(p.server_port, p.client_port, 8 /* CLOSE_WAIT */);
+  return p;
+}
+
+TcpPair SocketSet::tcp_fin_wait1(int listener) {
+  TcpPair p = tcp_connect(listener);
+  ensure_nft_table();
+  ns_.nft("add rule inet sstrace_e2e input tcp sport " + std::to_string(p.server_port) +
+          " tcp dport " + std::to_string(p.client_port) + " drop\n");
+  if (shutdown(p.client, SHUT_WR) < 0) fail_errno("shutdown");
+  wait_state(p.client_port, p.server_port, 4 /* FIN_WAIT1 */);
+  wait_state(p.server_port, p.client_port, 8 /* CLOSE_WAIT */);
+  return p;
+}
+
+TcpPair SocketSet::tcp_last_ack(int listener) {
+  TcpPair p = tcp_connect(listener);
+  if (shutdown(p.client, SHUT_WR) < 0) fail_errno("shutdown");
+  wait_state(p.server_port, p.client_port, 8 /* CLOSE_WAIT */);
+  wait_state(p.client_port, p.server_port, 5 /* FIN_WAIT2 */);
+  ensure_nft_table();
+  ns_.nft("add rule inet sstrace_e2e input tcp sport " + std::to_string(p.client_port) +
+          " tcp dport " + std::to_string(p.server_port) + " drop\n");
+  if (shutdown(p.server, SHUT_WR) < 0) fail_errno("shutdown");
+  wait_state(p.server_port, p.client_port, 9 /* LAST_ACK */);
+  return p;
+}
+
+int SocketSet::tcp_syn_sent(const std::string& ip, uint16_t port, const std::string& client_ip) {
+  SockAddr dst = make_addr(ip, port);
+  ensure_nft_table();
+  ns_.nft("add rule inet sstrace_e2e input " + nft_match(dst) + " drop\n");
+  return ns_.call([&] {
+    int c = hold(inet_socket(dst.family(), SOCK_STREAM));
+    if (!client_ip.empty()) {
+      SockAddr src = make_addr(client_ip, 0);
+      if (bind(c, reinterpret_cast<sockaddr*>(&src.ss), src.len) < 0) fail_errno("bind");
+    }
+    set_nonblocking(c, true);
+    if (connect(c, reinterpret_cast<sockaddr*>(&dst.ss), dst.len) == 0 || errno != EINPROGRESS)
+      fail_errno("non-blocking connect to a dropped port");
+    uint16_t lport = local_port(c);
+    wait_until(
+        [&] {
+          auto s = proc_tcp_states();
+          auto it = s.find({lport, port});
+          return it != s.end() && it->second == 2;
+        },
+        "SYN-SENT");
+    return c;
+  });
+}
+
+int SocketSet::tcp_syn_recv(int listener) {
+  SockAddr target = ns_.call([&] { return connect_target(sock_name(listener)); });
+  uint16_t sport = addr_port(target);
+  int c = ns_.call([&] {
+    int fd = hold(inet_socket(target.family(), SOCK_STREAM));
+    SockAddr src = make_addr(addr_text(target), 0);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&src.ss), src.len) < 0) fail_errno("bind");
+    return fd;
+  });
+  uint16_t cport = ns_.call([&] { return local_port(c); });
+  ensure_nft_table();
+  // Only the bare ACK that completes the handshake (and its repeats).
+  ns_.nft("add rule inet sstrace_e2e input tcp sport " + std::to_string(cport) + " tcp dport " +
+          std::to_string(sport) + " tcp flags & (syn | ack) == ack drop\n");
+  ns_.run([&] {
+    set_nonblocking(c, true);
+    if (connect(c, reinterpret_cast<sockaddr*>(&target.ss), target.len) < 0 && errno != EINPROGRESS)
+      fail_errno("connect");
+    wait_until(
+        [&] {
+          auto s = proc_tcp_states();
+          auto it = s.find({sport, cport});
+          return it != s.end() && it->second == 3;
+        },
+        "SYN-RECV");
+  });
+  return c;
+}
+
+TcpPair SocketSet::tcp_with_queues(int listener, size_t unread, bool fill_send) {
+  TcpPair p = tcp_connect(listener);
+  ns_.run([&] {
+    if (unread) {
+      std::string data(unread, 'q');
+      if (write(p.client, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+        fail_errno("write");
+      wait_until(
+          [&] {
+            int n = 0;
+            ioctl(p.server, SIOCINQ, &n);
+            return static_cast<size_t>(n) >= unread;
+          },
+          "the server's Recv-Q to fill");
+    }
+    if (fill_send) {
+      int sndbuf = 16384;
+      setsockopt(p.client, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+      set_nonblocking(p.client, true);
+      std::string chunk(4096, 's');
+      for (int i = 0; i < 100000; ++i) {
+        if (write(p.client, chunk.data(), chunk.size()) < 0) {
+          if (errno == EAGAIN) break;
+          fail_errno("write");
+        }
+      }
+      // Settled when the zero window holds everything in place.
+      int last = -1, same = 0;
+      wait_until(
+          [&] {
+            int n = 0;
+            ioctl(p.client, SIOCOUTQ, &n);
+            same = (n == last && n > 0) ? same + 1 : 0;
+            last = n;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            return same >= 5;
+          },
+          "the client's Send-Q to settle");
+    }
+  });
+  return p;
+}
+
+int SocketSet::udp_bind(const std::string& ip, uint16_t port) {
+  return ns_.call([&] {
+    SockAddr a = make_addr(ip, port);
+    int fd = hold(inet_socket(a.family(), SOCK_DGRAM));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a.ss), a.len) < 0)
+      fail_errno("bind udp " + ip + ":" + std::to_string(port));
+    return fd;
+  });
+}
+
+int SocketSet::udp_connect(const std::string& ip, uint16_t port, const std::string& client_ip) {
+  return ns_.call([&] {
+    SockAddr a = make_addr(ip, port);
+    int fd = hold(inet_socket(a.family(), SOCK_DGRAM));
+    if (!client_ip.empty()) {
+      SockAddr src = make_addr(client_ip, 0);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&src.ss), src.len) < 0) fail_errno("bind");
+    }
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a.ss), a.len) < 0) fail_errno("connect udp");
+    return fd;
+  });
+}
+
+std::string SocketSet::unix_path(const std::string& name) const {
+  return name.starts_with("@") ? name : dir_ + "/" + name;
+}
+
+namespace {
+std::pair<sockaddr_un, socklen_t> unix_addr(const std::string& path) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(a.sun_path)) throw std::runtime_error("unix path too long: " + path);
+  socklen_t len;
+  if (path.starts_with("@")) {
+    a.sun_path[0] = 0;
+    std::memcpy(a.sun_path + 1, path.data() + 1, path.size() - 1);
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  } else {
+    std::memcpy(a.sun_path, path.data(), path.size());
+    len = static_cast<socklen_t>(sizeof(a));
+  }
+  return {a, len};
+}
+}  // namespace
+
+int SocketSet::unix_listen(const std::string& name, int type) {
+  return ns_.call([&] {
+    int fd = hold(socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+    if (fd < 0) fail_errno("socket AF_UNIX");
+    auto [a, len] = unix_addr(unix_path(name));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), len) < 0) fail_errno("bind " + name);
+    if (type != SOCK_DGRAM) {
+      if (listen(fd, 16) < 0) fail_errno("listen " + name);
+      unix_listeners_[name] = fd;
+    }
+    return fd;
+  });
+}
+
+std::pair<int, int> SocketSet::unix_connect(const std::string& name) {
+  return ns_.call([&] {
+    auto [a, len] = unix_addr(unix_path(name));
+    int c = hold(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (connect(c, reinterpret_cast<sockaddr*>(&a), len) < 0) fail_errno("connect " + name);
+    auto it = unix_listeners_.find(name);
+    if (it == unix_listeners_.end())
+      throw std::runtime_error("no listener of this set named " + name);
+    int listener = it->second;
+    int s = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (s < 0) fail_errno("accept unix");
+    hold(s);
+    return std::make_pair(c, s);
+  });
+}
+
+std::pair<int, int> SocketSet::unix_socketpair(int type) {
+  return ns_.call([&] {
+    int sv[2];
+    if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
+    hold(sv[0]);
+    hold(sv[1]);
+    return std::make_pair(sv[0], sv[1]);
+  });
+}
+
+int SocketSet::unix_dgram(const std::string& name) {
+  if (!name.empty()) return unix_listen(name, SOCK_DGRAM);
+  return ns_.call([&] {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail_errno("socket AF_UNIX dgram");
+    return hold(fd);
+  });
+}
+
+int SocketSet::raw(int family, int protocol) {
+  return ns_.call([&] {
+    int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (fd < 0) fail_errno("socket SOCK_RAW");
+    return hold(fd);
+  });
+}
+
+int SocketSet::packet(int type, uint16_t eth_protocol) {
+  return ns_.call([&] {
+    int fd = socket(AF_PACKET, type | SOCK_CLOEXEC, htons(eth_protocol));
+    if (fd < 0) fail_errno("socket AF_PACKET");
+    return hold(fd);
+  });
+}
+
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// SocketHolder
+
+SocketHolder::SocketHolder(const Netns& ns, const std::string& comm,
+                           const std::function<void(SocketSet&)>& build) {
+  int ready[2], stop[2];
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(stop, O_CLOEXEC) < 0) fail_errno("pipe2");
+  pid_ = fork();
+  if (pid_ < 0) fail_errno("fork");
+  if (pid_ == 0) {
+    // The child must hold only its own sockets: ss -p would otherwise show
+    // it as a second owner of every socket the parent holds.
+    std::vector<int> inherited;
+    if (DIR* d = opendir("/proc/self/fd")) {
+      while (dirent* e = readdir(d)) {
+        int fd = std::atoi(e->d_name);
+        if (fd > 2 && fd != ready[1] && fd != stop[0] && fd != dirfd(d)) inherited.push_back(fd);
+      }
+      closedir(d);
+    }
+    for (int fd : inherited) ::close(fd);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_NAME, comm.c_str());
+    std::string msg;
+    int code = 0;
+    {
+      try {
+        raise_fd_limit();
+        SocketSet set(ns);
+        build(set);
+        msg = "ok " + std::to_string(set.size()) + "\n";
+        if (write(ready[1], msg.data(), msg.size()) < 0) _exit(1);
+        ::close(ready[1]);
+        char b;
+        // EOF when the parent closes its end or dies.
+        while (read(stop[0], &b, 1) > 0) {
+        }
+      } catch (const std::exception& e) {
+        msg = std::string("error ") + e.what() + "\n";
+        if (write(ready[1], msg.data(), msg.size()) < 0) code = 1;
+        code = 1;
+      }
+    }
+    _exit(code);
+  }
+  ::close(ready[1]);
+  ::close(stop[0]);
+  stop_fd_ = stop[1];
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(ready[0], buf, sizeof(buf))) > 0) {
+    msg.append(buf, static_cast<size_t>(n));
+    if (msg.find('\n') != std::string::npos) break;
+  }
+  ::close(ready[0]);
+  if (!msg.starts_with("ok ")) {
+    ::close(stop_fd_);
+    waitpid(pid_, nullptr, 0);
+    throw std::runtime_error("socket holder " + comm + " failed: " + trim(msg));
+  }
+  sockets_ = std::stoul(msg.substr(3));
+}
+
+SocketHolder::~SocketHolder() {
+  if (pid_ <= 0) return;
+  ::close(stop_fd_);
+  int status;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// ---------------------------------------------------------------------------
+// ss and sstrace
+
+RunResult run_ss(const Netns& ns, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"ss"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ns.exec(argv);
+}
+
+RunResult run_snapshot(const Netns& ns, const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  const char* ref = std::getenv("SSTRACE_E2E_REFERENCE");
+  if (ref && std::string(ref) == "ss")
+    argv = {"ss", "-N", ns.name()};
+  else
+    argv = {sstrace_binary(), "snapshot", "-N", ns.name()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+std::string SsRow::extra(const std::string& key) const {
+  for (auto& t : extras)
+    if (t.starts_with(key + ":")) return t.substr(key.size() + 1);
+  return "";
+}
+
+std::string join_tokens(const SsRow& row) {
+  std::string out;
+  for (auto& t : row.tokens) {
+    if (!out.empty()) out += ' ';
+    out += t;
+  }
+  return out;
+}
+
+namespace {
+
+bool is_unix_kind(const std::string& k) { return k.starts_with("u_"); }
+bool is_single_token_kind(const std::string& k) {
+  return k == "p_raw" || k == "p_dgr" || k == "nl";
+}
+
+void split_hostport(const std::string& s, std::string& addr, std::string& port) {
+  size_t pos = s.rfind(':');
+  if (pos == std::string::npos) {
+    addr = s;
+    port = "";
+    return;
+  }
+  addr = s.substr(0, pos);
+  port = s.substr(pos + 1);
+}
+
+}  // namespace
+
+SsTable parse_ss(const std::string& text, const SsLayout& layout) {
+  SsTable t;
+  auto lines = split_lines(text);
+  size_t i = 0;
+  bool netid = layout.netid.value_or(false);
+  bool state = layout.state.value_or(true);
+  if (layout.header) {
+    while (i < lines.size() && trim(lines[i]).empty()) ++i;
+    if (i < lines.size()) {
+      t.header = lines[i];
+      auto h = split_ws(lines[i]);
+      netid = layout.netid.value_or(!h.empty() && h[0] == "Netid");
+      state = layout.state.value_or(std::find(h.begin(), h.end(), "State") != h.end());
+      ++i;
+    }
+  }
+  for (; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    if (trim(line).empty()) continue;
+    auto toks = split_ws(line);
+    if (std::isspace(static_cast<unsigned char>(line[0])) && !t.rows.empty()) {
+      // -e/-i/-m details without -O: a continuation line of the row above.
+      auto& row = t.rows.back();
+      row.tokens.insert(row.tokens.end(), toks.begin(), toks.end());
+      row.extras.insert(row.extras.end(), toks.begin(), toks.end());
+      continue;
+    }
+    SsRow row;
+    row.tokens = toks;
+    size_t k = 0;
+    auto next = [&]() -> std::string { return k < toks.size() ? toks[k++] : std::string(); };
+    if (netid) row.netid = next();
+    if (state) row.state = next();
+    row.recv_q = next();
+    row.send_q = next();
+    std::string kind = netid ? row.netid : layout.kind;
+    if (is_unix_kind(kind)) {
+      row.local_addr = next();
+      row.local_port = next();
+      row.peer_addr = next();
+      row.peer_port = next();
+    } else if (is_single_token_kind(kind)) {
+      row.local_addr = next();
+      row.peer_addr = next();
+    } else {
+      split_hostport(next(), row.local_addr, row.local_port);
+      split_hostport(next(), row.peer_addr, row.peer_port);
+    }
+    row.extras.assign(toks.begin() + static_cast<long>(std::min(k, toks.size())), toks.end());
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::vector<std::string> stable_tokens(const SsRow& row) {
+  std::vector<std::string> out;
+  for (const auto& t : row.tokens) {
+    if (t.starts_with("timer:(")) {
+      // timer:(name,expiry,retrans): the expiry counts down by itself.
+      auto parts = t.substr(7);
+      size_t c1 = parts.find(',');
+      size_t c2 = parts.rfind(',');
+      if (c1 != std::string::npos && c2 != c1)
+        out.push_back("timer:(" + parts.substr(0, c1) + ",*" + parts.substr(c2));
+      else
+        out.push_back(t);
+      continue;
+    }
+    bool dropped = false;
+    for (const char* k :
+         {"lastsnd:", "lastrcv:", "lastack:", "busy:", "rwnd_limited:", "sndbuf_limited:"}) {
+      if (t.starts_with(k)) {
+        out.push_back(std::string(k) + "*");
+        dropped = true;
+        break;
+      }
+    }
+    if (!dropped) out.push_back(t);
+  }
+  return out;
+}
+
+bool is_observer_row(const SsRow& row) {
+  // Test namespaces hold no netlink sockets of their own: every one that is
+  // not the kernel's ("rtnl:kernel", "0:0" with -n) belongs to whichever
+  // tool is listing ("tcpdiag:ss/1234", "4:1234").
+  if (row.netid != "nl") return false;
+  size_t colon = row.local_addr.find(':');
+  std::string owner = colon == std::string::npos ? "" : row.local_addr.substr(colon + 1);
+  return owner != "kernel" && owner != "0";
+}
+
+namespace {
+
+using RowBag = std::multiset<std::vector<std::string>>;
+
+RowBag bag_of(const SsTable& t) {
+  RowBag bag;
+  for (auto& r : t.rows)
+    if (!is_observer_row(r)) bag.insert(stable_tokens(r));
+  return bag;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = " ") {
+  std::string out;
+  for (auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string diff_rows(const SsTable& expected, const SsTable& actual) {
+  RowBag e = bag_of(expected), a = bag_of(actual);
+  std::vector<std::vector<std::string>> missing, extra;
+  std::set_difference(e.begin(), e.end(), a.begin(), a.end(), std::back_inserter(missing));
+  std::set_difference(a.begin(), a.end(), e.begin(), e.end(), std::back_inserter(extra));
+  std::string out;
+  for (auto& r : missing) out += "  only in ss:      " + join(r) + "\n";
+  for (auto& r : extra) out += "  only in sstrace: " + join(r) + "\n";
+  return out;
+}
+
+Parity compare_with_ss(const Netns& ns, const std::vector<std::string>& args,
+                       const SsLayout& layout) {
+  Parity p;
+  for (p.attempts = 1; p.attempts <= 6; ++p.attempts) {
+    RunResult before = run_ss(ns, args);
+    p.sstrace = run_snapshot(ns, args);
+    p.ss = run_ss(ns, args);
+    p.ss_table = parse_ss(p.ss.out, layout);
+    p.sstrace_table = parse_ss(p.sstrace.out, layout);
+    SsTable first = parse_ss(before.out, layout);
+    p.stable = bag_of(first) == bag_of(p.ss_table);
+    if (p.stable) break;
+    p.instability = diff_rows(first, p.ss_table);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  p.attempts = std::min(p.attempts, 6);
+  p.diff = diff_rows(p.ss_table, p.sstrace_table);
+  return p;
+}
+
+::testing::AssertionResult same_as_ss(const Parity& p, size_t min_rows) {
+  auto both = [&] {
+    return "\n--- " + p.ss.command + " (exit " + std::to_string(p.ss.status) + ")\n" +
+           clip(p.ss.out) + "--- " + p.sstrace.command + " (exit " +
+           std::to_string(p.sstrace.status) + ")\n" + clip(p.sstrace.out) +
+           (p.sstrace.err.empty() ? "" : "--- its stderr:\n" + clip(p.sstrace.err, 2000));
+  };
+  if (p.ss.status != 0)
+    return ::testing::AssertionFailure() << "ss itself failed: " << p.ss.err << both();
+  if (p.sstrace.status != 0)
+    return ::testing::AssertionFailure() << "sstrace exited " << p.sstrace.status << both();
+  if (!p.stable)
+    return ::testing::AssertionFailure()
+           << "the sockets kept changing between two ss runs (" << p.attempts
+           << " attempts); last change (\"only in ss\" is the first run):\n"
+           << p.instability << both();
+  if (p.ss_table.rows.size() < min_rows)
+    return ::testing::AssertionFailure()
+           << "the fixture is wrong: ss shows " << p.ss_table.rows.size()
+           << " rows, expected at least " << min_rows << both();
+  if (strip_ws(p.ss_table.header) != strip_ws(p.sstrace_table.header))
+    return ::testing::AssertionFailure() << "headers differ:\n  ss:      " << p.ss_table.header
+                                         << "\n  sstrace: " << p.sstrace_table.header << both();
+  if (!p.diff.empty()) return ::testing::AssertionFailure() << "rows differ:\n" << p.diff << both();
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult snapshot_matches_ss(const Netns& ns, const std::string& args,
+                                               size_t min_rows, const SsLayout& layout) {
+  return same_as_ss(compare_with_ss(ns, shell_split(args), layout), min_rows);
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+
+std::vector<Json> parse_json_lines(const std::string& text, std::string* error) {
+  std::vector<Json> out;
+  size_t n = 0;
+  for (auto& line : split_lines(text)) {
+    ++n;
+    if (trim(line).empty()) continue;
+    try {
+      out.push_back(Json::parse(line));
+    } catch (const std::exception& e) {
+      if (error && error->empty())
+        *error = "line " + std::to_string(n) + " is not JSON (" + e.what() + "): " + line;
+    }
+  }
+  return out;
+}
+
+JsonSchema::JsonSchema(Json root) : root_(std::move(root)) {}
+
+JsonSchema JsonSchema::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open the event schema " + path);
+  return JsonSchema(Json::parse(in));
+}
+
+const Json& JsonSchema::resolve(const std::string& ref) const {
+  if (!ref.starts_with("#")) throw std::runtime_error("only local $ref is supported: " + ref);
+  return root_.at(Json::json_pointer(ref.substr(1)));
+}
+
+namespace {
+
+bool type_matches(const std::string& type, const Json& v) {
+  if (type == "null") return v.is_null();
+  if (type == "boolean") return v.is_boolean();
+  if (type == "object") return v.is_object();
+  if (type == "array") return v.is_array();
+  if (type == "string") return v.is_string();
+  if (type == "number") return v.is_number();
+  if (type == "integer") {
+    if (v.is_number_integer()) return true;
+    if (v.is_number_float()) {
+      double d = v.get<double>();
+      return d == static_cast<double>(static_cast<long long>(d));
+    }
+    return false;
+  }
+  return false;
+}
+
+size_t utf8_length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+const std::set<std::string>& known_keywords() {
+  static const std::set<std::string> k = {
+      // checked
+      "$ref", "type", "enum", "const", "required", "properties", "additionalProperties",
+      "patternProperties", "items", "prefixItems", "minItems", "maxItems", "minimum", "maximum",
+      "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "format",
+      "oneOf", "anyOf", "allOf", "not", "if", "then", "else", "dependentRequired", "minProperties",
+      "maxProperties", "uniqueItems",
+      // annotations
+      "$schema", "$id", "$comment", "$defs", "definitions", "title", "description", "examples",
+      "default", "deprecated", "readOnly", "writeOnly", "contentMediaType"};
+  return k;
+}
+
+}  // namespace
+
+std::vector<std::string> JsonSchema::validate(const Json& value) const {
+  std::vector<std::string> errors;
+  check(root_, value, "", errors, 0);
+  return errors;
+}
+
+void JsonSchema::check(const Json& s, const Json& v, const std::string& where,
+                       std::vector<std::string>& errors, int depth) const {
+  auto err = [&](const std::string& m) {
+    errors.push_back((where.empty() ? "/" : where) + ": " + m);
+  };
+  if (depth > 64) {
+    err("schema recursion too deep");
+    return;
+  }
+  if (s.is_boolean()) {
+    if (!s.get<bool>()) err("not allowed here (schema false)");
+    return;
+  }
+  if (!s.is_object()) {
+    err("schema is neither an object nor a boolean");
+    return;
+  }
+  for (auto& [k, unused] : s.items())
+    if (!known_keywords().count(k))
+      err("schema keyword '" + k + "' is not supported by the e2e validator");
+
+  auto sub_ok = [&](const Json& schema, const Json& value) {
+    std::vector<std::string> e;
+    check(schema, value, where, e, depth + 1);
+    return e.empty();
+  };
+
+  if (s.contains("$ref")) check(resolve(s["$ref"].get<std::string>()), v, where, errors, depth + 1);
+
+  if (s.contains("type")) {
+    const Json& t = s["type"];
+    bool ok = false;
+    if (t.is_string()) ok = type_matches(t.get<std::string>(), v);
+    if (t.is_array())
+      for (auto& one : t) ok = ok || type_matches(one.get<std::string>(), v);
+    if (!ok) {
+      err("type " + v.dump() + " is not " + t.dump());
+      return;  // the other checks would only repeat this
+    }
+  }
+  if (s.contains("enum")) {
+    bool ok = false;
+    for (auto& e : s["enum"]) ok = ok || e == v;
+    if (!ok) err(v.dump() + " is not one of " + s["enum"].dump());
+  }
+  if (s.contains("const") && s["const"] != v) err(v.dump() + " is not " + s["const"].dump());
+
+  if (v.is_object()) {
+    if (s.contains("required"))
+      for (auto& r : s["required"])
+        if (!v.contains(r.get<std::string>()))
+          err("required field '" + r.get<std::string>() + "' missing");
+    if (s.contains("minProperties") && v.size() < s["minProperties"].get<size_t>())
+      err("too few properties");
+    if (s.contains("maxProperties") && v.size() > s["maxProperties"].get<size_t>())
+      err("too many properties");
+    if (s.contains("dependentRequired"))
+      for (auto& [k, deps] : s["dependentRequired"].items())
+        if (v.contains(k))
+          for (auto& d : deps)
+            if (!v.contains(d.get<std::string>()))
+              err("'" + k + "' requires '" + d.get<std::string>() + "'");
+    for (auto& [k, val] : v.items()) {
+      bool matched = false;
+      std::string child = where + "/" + k;
+      if (s.contains("properties") && s["properties"].contains(k)) {
+        matched = true;
+        check(s["properties"][k], val, child, errors, depth + 1);
+      }
+      if (s.contains("patternProperties")) {
+        for (auto& [pat, sub] : s["patternProperties"].items()) {
+          if (std::regex_search(k, std::regex(pat, std::regex::ECMAScript))) {
+            matched = true;
+            check(sub, val, child, errors, depth + 1);
+          }
+        }
+      }
+      if (!matched && s.contains("additionalProperties")) {
+        const Json& ap = s["additionalProperties"];
+        if (ap.is_boolean() && !ap.get<bool>())
+          errors.push_back(child + ": field not allowed by the schema");
+        else
+          check(ap, val, child, errors, depth + 1);
+      }
+    }
+  }
+  if (v.is_array()) {
+    size_t first = 0;
+    if (s.contains("prefixItems")) {
+      const Json& pi = s["prefixItems"];
+      for (size_t i = 0; i < pi.size() && i < v.size(); ++i)
+        check(pi[i], v[i], where + "/" + std::to_string(i), errors, depth + 1);
+      first = pi.size();
+    }
+    if (s.contains("items")) {
+      const Json& it = s["items"];
+      if (it.is_array()) {  // draft-07 tuple form
+        for (size_t i = 0; i < it.size() && i < v.size(); ++i)
+          check(it[i], v[i], where + "/" + std::to_string(i), errors, depth + 1);
+      } else {
+        for (size_t i = first; i < v.size(); ++i)
+          check(it, v[i], where + "/" + std::to_string(i), errors, depth + 1);
+      }
+    }
+    if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>()) err("too few items");
+    if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>()) err("too many items");
+    if (s.contains("uniqueItems") && s["uniqueItems"].get<bool>()) {
+      for (size_t i = 0; i < v.size(); ++i)
+        for (size_t j = i + 1; j < v.size(); ++j)
+          if (v[i] == v[j]) err("items are not unique");
+    }
+  }
+  if (v.is_number()) {
+    double d = v.get<double>();
+    if (s.contains("minimum") && d < s["minimum"].get<double>()) err(v.dump() + " < minimum");
+    if (s.contains("maximum") && d > s["maximum"].get<double>()) err(v.dump() + " > maximum");
+    if (s.contains("exclusiveMinimum") && d <= s["exclusiveMinimum"].get<double>())
+      err(v.dump() + " <= exclusiveMinimum");
+    if (s.contains("exclusiveMaximum") && d >= s["exclusiveMaximum"].get<double>())
+      err(v.dump() + " >= exclusiveMaximum");
+  }
+  if (v.is_string()) {
+    const std::string& str = v.get_ref<const std::string&>();
+    if (s.contains("minLength") && utf8_length(str) < s["minLength"].get<size_t>())
+      err("string too short");
+    if (s.contains("maxLength") && utf8_length(str) > s["maxLength"].get<size_t>())
+      err("string too long");
+    if (s.contains("pattern") && !std::regex_search(str, std::regex(s["pattern"].get<std::string>(),
+                                                                    std::regex::ECMAScript)))
+      err(v.dump() + " does not match " + s["pattern"].dump());
+    if (s.contains("format") && s["format"] == "date-time") {
+      static const std::regex rfc3339(
+          R"(^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
+      if (!std::regex_match(str, rfc3339)) err(v.dump() + " is not an RFC 3339 date-time");
+    }
+  }
+  if (s.contains("allOf"))
+    for (auto& sub : s["allOf"]) check(sub, v, where, errors, depth + 1);
+  if (s.contains("anyOf")) {
+    bool ok = false;
+    for (auto& sub : s["anyOf"]) ok = ok || sub_ok(sub, v);
+    if (!ok) err("matches none of anyOf");
+  }
+  if (s.contains("oneOf")) {
+    int n = 0;
+    std::vector<std::string> why;
+    for (auto& sub : s["oneOf"]) {
+      std::vector<std::string> e;
+      check(sub, v, where, e, depth + 1);
+      if (e.empty())
+        ++n;
+      else if (why.size() < 6)
+        why.push_back(e.front());
+    }
+    if (n != 1)
+      err("matches " + std::to_string(n) + " of oneOf, not exactly one" +
+          (n == 0 ? " (first reasons: " + join(why, "; ") + ")" : ""));
+  }
+  if (s.contains("not") && sub_ok(s["not"], v)) err("matches a schema it must not");
+  if (s.contains("if")) {
+    if (sub_ok(s["if"], v)) {
+      if (s.contains("then")) check(s["then"], v, where, errors, depth + 1);
+    } else if (s.contains("else")) {
+      check(s["else"], v, where, errors, depth + 1);
+    }
+  }
+}
+
+const JsonSchema& events_schema() {
+  static const JsonSchema schema = JsonSchema::load(SSTRACE_SCHEMA_FILE);
+  return schema;
+}
+
+namespace {
+
+std::string unbracket(const std::string& a) {
+  if (a.size() >= 2 && a.front() == '[' && a.back() == ']') return a.substr(1, a.size() - 2);
+  return a;
+}
+
+std::string json_text(const Json& obj, const char* key) {
+  if (!obj.contains(key)) return "<absent>";
+  const Json& v = obj[key];
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+// ss's Netid for a row of a listing of one kind has to come from the
+// caller; for a JSON object it is the proto field.
+std::string peer_key(const std::string& addr, const std::string& port) {
+  // ss prints "0.0.0.0:*" / "[::]:*" / "*:*" where there is no peer; the
+  // contract spells that "*" and 0. Either spelling names "no peer".
+  if (port == "*" || port == "0") {
+    if (addr == "*" || addr == "0.0.0.0" || addr == "::") return "<none>";
+  }
+  return addr + ":" + port;
+}
+
+}  // namespace
+
+std::string json_socket_key(const Json& obj) {
+  std::string key = json_text(obj, "state") + "|" + json_text(obj, "laddr") + ":" +
+                    json_text(obj, "lport") + "|" +
+                    peer_key(json_text(obj, "raddr"), json_text(obj, "rport")) + "|" +
+                    json_text(obj, "recv_q") + "|" + json_text(obj, "send_q");
+  return key;
+}
+
+std::string ss_row_key(const SsRow& row) {
+  return row.state + "|" + unbracket(row.local_addr) + ":" + row.local_port + "|" +
+         peer_key(unbracket(row.peer_addr), row.peer_port) + "|" + row.recv_q + "|" + row.send_q;
+}
+
+::testing::AssertionResult json_matches_ss(const Netns& ns, const std::string& args,
+                                           size_t min_rows) {
+  std::vector<std::string> ss_args = shell_split(args);
+  // -e on the ss side adds the cookie (sk:) and nothing that changes which
+  // sockets are listed; every JSON object carries its cookie.
+  ss_args.push_back("-e");
+  std::vector<std::string> json_args = shell_split(args);
+  json_args.push_back("--json");
+
+  RunResult ss, sst;
+  SsTable table;
+  bool stable = false;
+  for (int attempt = 0; attempt < 6 && !stable; ++attempt) {
+    RunResult before = run_ss(ns, ss_args);
+    sst = run_snapshot(ns, json_args);
+    ss = run_ss(ns, ss_args);
+    table = parse_ss(ss.out);
+    stable = bag_of(parse_ss(before.out)) == bag_of(table);
+    if (!stable) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto both = [&] {
+    return "\n--- " + ss.command + "\n" + clip(ss.out) + "--- " + sst.command + " (exit " +
+           std::to_string(sst.status) + ")\n" + clip(sst.out) +
+           (sst.err.empty() ? "" : "--- its stderr:\n" + clip(sst.err, 2000));
+  };
+  if (ss.status != 0) return ::testing::AssertionFailure() << "ss failed: " << ss.err << both();
+  if (sst.status != 0)
+    return ::testing::AssertionFailure() << "sstrace exited " << sst.status << both();
+  if (!stable)
+    return ::testing::AssertionFailure() << "the sockets kept changing between ss runs" << both();
+  if (table.rows.size() < min_rows)
+    return ::testing::AssertionFailure()
+           << "the fixture is wrong: ss shows " << table.rows.size() << " rows" << both();
+  std::string error;
+  auto objs = parse_json_lines(sst.out, &error);
+  if (!error.empty()) return ::testing::AssertionFailure() << error << both();
+
+  std::string problems;
+  const JsonSchema* schema = nullptr;
+  try {
+    schema = &events_schema();
+  } catch (const std::exception& e) {
+    problems += std::string("  cannot load the schema: ") + e.what() + "\n";
+  }
+  std::multiset<std::string> json_keys, ss_keys;
+  size_t line = 0;
+  for (auto& o : objs) {
+    ++line;
+    std::string at = "  line " + std::to_string(line) + ": ";
+    if (schema)
+      for (auto& e : schema->validate(o)) problems += at + "schema: " + e + "\n";
+    if (!o.is_object()) continue;
+    if (json_text(o, "type") != "snapshot") problems += at + "type is not \"snapshot\"\n";
+    if (!o.contains("netns") || !o["netns"].is_number_integer() ||
+        o["netns"].get<uint64_t>() != ns.inode())
+      problems += at + "netns is " + json_text(o, "netns") + ", the namespace's inode is " +
+                  std::to_string(ns.inode()) + "\n";
+    std::string cookie = "<absent>";
+    if (o.contains("cookie") && o["cookie"].is_number_unsigned()) {
+      std::ostringstream hex;
+      hex << std::hex << o["cookie"].get<uint64_t>();
+      cookie = hex.str();
+    }
+    json_keys.insert(json_socket_key(o) + "|sk:" + cookie);
+  }
+  for (auto& r : table.rows) {
+    std::string sk = r.extra("sk");
+    ss_keys.insert(ss_row_key(r) + "|sk:" + (sk.empty() ? "<absent>" : sk));
+  }
+  std::vector<std::string> missing, extra;
+  std::set_difference(ss_keys.begin(), ss_keys.end(), json_keys.begin(), json_keys.end(),
+                      std::back_inserter(missing));
+  std::set_difference(json_keys.begin(), json_keys.end(), ss_keys.begin(), ss_keys.end(),
+                      std::back_inserter(extra));
+  for (auto& m : missing) problems += "  only in ss:   " + m + "\n";
+  for (auto& m : extra) problems += "  only in JSON: " + m + "\n";
+  if (!problems.empty())
+    return ::testing::AssertionFailure()
+           << "(keys are state|laddr:lport|raddr:rport|recv_q|send_q|cookie)\n"
+           << problems << both();
+  return ::testing::AssertionSuccess();
+}
+
+// ---------------------------------------------------------------------------
+// ss -s
+
+std::optional<SsSummary> parse_summary(const std::string& text) {
+  SsSummary s;
+  static const std::regex total(R"(^Total:\s+(\d+))");
+  static const std::regex tcp(
+      R"(^TCP:\s+(\d+)\s+\(estab\s+(\d+),\s+closed\s+(\d+),\s+orphaned\s+(\d+),\s+timewait\s+(\d+)\))");
+  static const std::regex transport(R"(^(RAW|UDP|TCP|INET|FRAG)\s+(\d+)\s+(\d+)\s+(\d+)\s*$)");
+  for (auto& line : split_lines(text)) {
+    std::smatch m;
+    if (std::regex_search(line, m, total)) {
+      s.total = std::stol(m[1]);
+    } else if (std::regex_search(line, m, tcp)) {
+      s.tcp_total = std::stol(m[1]);
+      s.estab = std::stol(m[2]);
+      s.closed = std::stol(m[3]);
+      s.orphaned = std::stol(m[4]);
+      s.timewait = std::stol(m[5]);
+    } else if (std::regex_match(line, m, transport)) {
+      s.transport[m[1]] = {std::stol(m[2]), std::stol(m[3]), std::stol(m[4])};
+    }
+  }
+  if (s.total < 0 || s.tcp_total < 0 || s.transport.size() != 5) return std::nullopt;
+  return s;
+}
+
+}  // namespace sstrace::e2e
