@@ -170,7 +170,7 @@ std::vector<uint8_t> Filter::inet_bytecode() const {
 
 std::optional<Prefilter> Filter::prefilter() const {
   Prefilter p = derive_prefilter(root_.get(), states_, forced_family_);
-  if (p.any_lport() && p.any_rport() && p.ipv4 && p.ipv6 && (p.states & kAllStates) == kAllStates)
+  if (p.any_ports() && p.ipv4 && p.ipv6 && (p.states & kAllStates) == kAllStates)
     return std::nullopt;
   return p;
 }

@@ -47,22 +47,36 @@ struct ParseOptions {
 // sockets the filter then drops).
 struct Prefilter {
   using Range = std::pair<uint16_t, uint16_t>;  // inclusive
-  // The local (source) / remote (destination) port must fall in one of
-  // these sorted, disjoint ranges; {{0, 65535}} = any, empty = none.
+  // A rectangle of (local port, remote port) pairs.
+  struct Box {
+    Range lport{0, 65535};
+    Range rport{0, 65535};
+    bool operator==(const Box&) const = default;
+  };
+  // The socket's (local, remote) ports must fall in one of these boxes
+  // (at most kMaxBoxes); empty = no socket can match. `( dport = :443 or
+  // sport = :443 )` is two boxes.
+  std::vector<Box> boxes{Box{}};
+  // The same, projected: the local (remote) port must fall in one of these
+  // sorted, disjoint ranges; {{0, 65535}} = any, empty = none. Weaker than
+  // boxes, for a consumer that checks each port alone.
   std::vector<Range> lport_ranges{{0, 65535}};
   std::vector<Range> rport_ranges{{0, 65535}};
   bool ipv4 = true;
   bool ipv6 = true;
   uint32_t states = ~0u;  // 1 << TcpState
 
+  static constexpr size_t kMaxBoxes = 16;
+
   bool any_lport() const;
   bool any_rport() const;
+  bool any_ports() const;  // the boxes allow every port pair
   bool matches_nothing() const;
   // Would a TCP socket with these fields pass?
   bool admits(uint8_t family, uint8_t state, uint16_t lport, uint16_t rport) const;
-  // Merges the closest ranges until each list has at most max_ranges
-  // (still sound: only ever widens).
-  void coarsen(size_t max_ranges);
+  // Merges boxes (and ranges) until there are at most max of each; still
+  // sound, as it only ever widens.
+  void coarsen(size_t max);
 };
 
 class Filter {
