@@ -66,7 +66,9 @@ std::optional<unsigned> netmask_bits(const std::string& s) {
   if (auto v = whole_ulong(s); v && *v <= UINT_MAX) return static_cast<unsigned>(*v);
   std::optional<Prefix> mask = parse_prefix(s, AF_INET);
   if (!mask || mask->family != AF_INET || s.find('/') != std::string::npos) return std::nullopt;
-  uint32_t m = ntohl(*reinterpret_cast<const uint32_t*>(mask->bytes.data()));
+  uint32_t m;
+  std::memcpy(&m, mask->bytes.data(), sizeof(m));
+  m = ntohl(m);
   // Only contiguous masks count.
   unsigned bits = 0;
   while (bits < 32 && (m & (0x80000000u >> bits)) != 0) ++bits;

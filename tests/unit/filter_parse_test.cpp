@@ -334,6 +334,10 @@ TEST(FilterErrors, name_the_token_and_its_position) {
   EXPECT_EQ(
       error_of("src 10.0.0.0/33"),
       "bad filter at token 2 '10.0.0.0/33': '10.0.0.0/33' is neither an address nor a known host");
+  // Found by the fuzzer (a misaligned read): a dotted mask must be contiguous.
+  EXPECT_EQ(error_of("src 10/0.0.1"),
+            "bad filter at token 2 '10/0.0.1': '10/0.0.1' is neither an address nor a known host");
+  EXPECT_EQ(tree("src 10/255.0.0.0"), "(src 10.0.0.0/8:*)");
   EXPECT_EQ(error_of("dev nosuchdev"),
             "bad filter at token 2 'nosuchdev': no interface 'nosuchdev'");
   EXPECT_EQ(error_of("fwmark x"), "bad filter at token 2 'x': expected a mark");
