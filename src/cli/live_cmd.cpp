@@ -23,6 +23,7 @@
 #include "output/event_writer.h"
 #include "sys/clock.h"
 #include "sys/netns.h"
+#include "sys/netns_all.h"
 #include "sys/procfs.h"
 
 namespace sstrace::cli {
@@ -77,6 +78,9 @@ class LiveStream {
   void start_tracer();
   void push_prefilter(bpf::TracerConfig& cfg) const;
   void seed();
+  void open_diags();
+  diag::SockDiag* diag_for(uint32_t netns);
+  diag::DumpRequest seed_request() const;
   void stream();
   void on_record(const sstrace_record& r);
   void on_event(const model::Event& e);
@@ -95,8 +99,13 @@ class LiveStream {
   model::ConnectionTable table_{[this](const model::Event& e) { on_event(e); }};
   model::Seeder seeder_{table_};
   std::unique_ptr<bpf::Tracer> tracer_;
-  std::optional<diag::SockDiag> diag_;
+  // One NETLINK_SOCK_DIAG socket per namespace we follow (a netlink socket
+  // answers for the namespace it was opened in).
+  std::unordered_map<uint32_t, diag::SockDiag> diags_;
   bool synced_ = false;
+  // --resync: sockets a record touched while the resync dump ran.
+  bool resyncing_ = false;
+  std::unordered_map<model::SockKey, bool, model::SockKeyHash> touched_;
   uint64_t lost_reported_ = 0;
   uint64_t events_ = 0;
   bool pipe_closed_ = false;
@@ -106,6 +115,11 @@ class LiveStream {
 };
 
 void LiveStream::setup_namespace() {
+  if (opts_.all_netns) {
+    if (!opts_.netns.empty()) throw UsageError("-N and --all-netns cannot be combined");
+    netns_ = 0;  // the programs report every namespace
+    return;
+  }
   if (!opts_.netns.empty()) {
     if (auto r = sys::enter_netns(opts_.netns); !r) throw FatalError(r.error().str());
   }
@@ -164,6 +178,7 @@ void LiveStream::on_record(const sstrace_record& r) {
     seeder_.hold(r);
     return;
   }
+  if (resyncing_) touched_.emplace(model::SockKey{r.id.netns, r.id.cookie}, true);
   table_.apply(r);
 }
 
@@ -173,7 +188,8 @@ bool LiveStream::passes_filter(const model::Event& e) {
   if (e.type == EventType::snapshot && e.info) return filter_.matches(*e.info);
   to_sock_info(*e.conn, scratch_);
   bool match = filter_.matches(scratch_);
-  bool ends = e.type == EventType::close || (e.type == EventType::state && e.new_state == diag::kClose);
+  bool ends =
+      e.type == EventType::close || (e.type == EventType::state && e.new_state == diag::kClose);
   // A connection that was shown keeps being shown until its end, even when
   // it leaves the filter's states (docs/events.md: filters).
   auto it = shown_.find(e.conn->key);
@@ -209,13 +225,7 @@ bool LiveStream::flush() {
   return !pipe_closed_;
 }
 
-void LiveStream::seed() {
-  auto owners = sys::SocketOwners::scan();
-  auto d = diag::SockDiag::open();
-  if (!d)
-    throw FatalError(d.error().str() + " (NETLINK_SOCK_DIAG: is the inet_diag module available?)");
-  diag_.emplace(std::move(*d));
-
+diag::DumpRequest LiveStream::seed_request() const {
   diag::DumpRequest req;
   req.tcp = true;
   req.states = kAllTcpStates;
@@ -223,21 +233,57 @@ void LiveStream::seed() {
   req.want_skmem = opts_.memory;
   if (opts_.ipv4 && !opts_.ipv6) req.ipv6 = false;
   if (opts_.ipv6 && !opts_.ipv4) req.ipv4 = false;
+  return req;
+}
+
+// Opens a diag socket in our namespace, or (--all-netns) in every namespace
+// on the host not opened yet.
+void LiveStream::open_diags() {
+  if (!opts_.all_netns) {
+    if (diags_.count(netns_)) return;
+    auto d = diag::SockDiag::open();
+    if (!d)
+      throw FatalError(d.error().str() +
+                       " (NETLINK_SOCK_DIAG: is the inet_diag module available?)");
+    diags_.emplace(netns_, std::move(*d));
+    return;
+  }
+  for (sys::NetnsHandle& ns : sys::all_netns()) {
+    if (diags_.count(ns.inode)) continue;
+    auto scope = sys::NetnsScope::enter_fd(ns.fd.get(), ns.what);
+    if (!scope) continue;  // gone or not enterable: its events still flow, unseeded
+    auto d = diag::SockDiag::open();
+    if (auto r = scope->restore(); !r) throw FatalError(r.error().str());
+    if (d) diags_.emplace(ns.inode, std::move(*d));
+  }
+}
+
+diag::SockDiag* LiveStream::diag_for(uint32_t netns) {
+  auto it = diags_.find(netns);
+  return it == diags_.end() ? nullptr : &it->second;
+}
+
+void LiveStream::seed() {
+  auto owners = sys::SocketOwners::scan();
+  open_diags();
+  diag::DumpRequest req = seed_request();
 
   uint64_t t0 = sys::monotonic_now_ns();
   uint64_t seeded = 0;
   size_t since_drain = 0;
-  auto r = diag_->dump(req, [&](const diag::SockInfo& s) {
-    uint64_t before = events_;
-    table_.seed(s, owners.users(s.inode), sys::monotonic_now_ns());
-    seeded += events_ - before;
-    // Keep the ring buffer from filling during a long dump.
-    if (++since_drain == 4096) {
-      since_drain = 0;
-      (void)tracer_->drain();
-    }
-  });
-  if (!r) throw FatalError("seeding dump failed: " + r.error().str());
+  for (auto& [ino, d] : diags_) {
+    auto r = d.dump(req, [&](const diag::SockInfo& s) {
+      uint64_t before = events_;
+      table_.seed(s, owners.users(s.inode), sys::monotonic_now_ns());
+      seeded += events_ - before;
+      // Keep the ring buffer from filling during a long dump.
+      if (++since_drain == 4096) {
+        since_drain = 0;
+        (void)tracer_->drain();
+      }
+    });
+    if (!r) throw FatalError("seeding dump failed: " + r.error().str());
+  }
   uint64_t t1 = sys::monotonic_now_ns();
   (void)tracer_->drain();
 
@@ -263,29 +309,48 @@ void LiveStream::sweep_minisockets(uint64_t now) {
     key.local = c.local;
     key.remote = c.remote;
     key.cookie = c.key.cookie;
-    auto found = diag_->lookup(key, false);
+    diag::SockDiag* d = diag_for(c.key.netns);
+    if (!d && opts_.all_netns) {
+      open_diags();  // a namespace created after we started
+      d = diag_for(c.key.netns);
+    }
+    if (!d) continue;
+    auto found = d->lookup(key, false);
     if (!found) continue;  // a transient netlink error: ask again next sweep
     const std::optional<diag::SockInfo>& s = *found;
     table_.minisocket_checked(c.key, s ? &*s : nullptr, now);
   }
 }
 
+// --resync: compare the table with a fresh dump and take the kernel's view
+// where they differ. A socket that changed while the dump ran is left to its
+// records (the dump may show it before or after the change).
 void LiveStream::resync(uint64_t now) {
   diag::DumpRequest req;
   req.tcp = true;
   req.states = kAllTcpStates;
   std::unordered_map<model::SockKey, bool, model::SockKeyHash> seen;
+  std::vector<diag::SockInfo> differing;
   (void)tracer_->drain();
-  auto r = diag_->dump(req, [&](const diag::SockInfo& s) {
-    seen.emplace(model::SockKey{s.netns, s.cookie}, true);
-    table_.reconcile_with(s, now);
-  });
-  if (!r) {
-    std::fprintf(stderr, "sstrace: warning: resync dump failed: %s\n", r.error().str().c_str());
-    return;
+  if (opts_.all_netns) open_diags();
+  touched_.clear();
+  resyncing_ = true;
+  for (auto& [ino, d] : diags_) {
+    auto r = d.dump(req, [&](const diag::SockInfo& s) {
+      seen.emplace(model::SockKey{s.netns, s.cookie}, true);
+      if (table_.differs_from(s)) differing.push_back(s);
+    });
+    if (!r) {
+      resyncing_ = false;
+      std::fprintf(stderr, "sstrace: warning: resync dump failed: %s\n", r.error().str().c_str());
+      return;
+    }
   }
-  // Only sockets that existed before the dump started can be missing from it.
   (void)tracer_->drain();
+  resyncing_ = false;
+  for (const diag::SockInfo& s : differing)
+    if (!touched_.count({s.netns, s.cookie})) table_.reconcile_with(s, now);
+  for (const auto& [k, v] : touched_) seen.emplace(k, true);
   table_.forget_missing(seen, now);
 }
 

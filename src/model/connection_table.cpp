@@ -186,15 +186,15 @@ void ConnectionTable::emit_state(const Connection& c, uint64_t ts, ReportedState
   sink_(e);
 }
 
-void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
-                           uint64_t now_ns) {
+Connection ConnectionTable::from_dump(const diag::SockInfo& s,
+                                      std::span<const sys::SocketUser> users, uint64_t now_ns) {
   Connection c;
   c.key = {s.netns, s.cookie};
   c.family = s.family;
   c.local = s.local;
   c.remote = s.remote;
   c.state = s.state;
-  c.minisocket = s.inode == 0 && s.timer == 3;  // idiag_timer 3: timewait (inet_diag.c)
+  c.minisocket = is_timewait_minisocket(s);
   c.seeded = true;
   if (!users.empty()) c.owner = {uint32_t(users.front().pid), users.front().comm};
   c.recv_q = s.recv_q;
@@ -207,16 +207,28 @@ void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketU
   }
   if (c.minisocket)
     c.check_at_ns = now_ns + uint64_t(s.expires_ms) * 1'000'000 + kMinisocketRecheckNs;
+  return c;
+}
 
+bool ConnectionTable::is_timewait_minisocket(const diag::SockInfo& s) {
+  return s.inode == 0 && s.timer == 3;  // idiag_timer 3: timewait (net/ipv4/inet_diag.c)
+}
+
+// Request minisockets (SYN-RECV in a dump) are reported, not kept: their
+// cookie is their own, and their child appears with a cookie of its own.
+bool ConnectionTable::is_request_minisocket(const diag::SockInfo& s) {
+  return (s.state == TcpState::kSynRecv && s.inode == 0) || s.state == TcpState::kNewSynRecv;
+}
+
+void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
+                           uint64_t now_ns) {
+  Connection c = from_dump(s, users, now_ns);
   Event e;
   e.type = EventType::snapshot;
   e.ts_ns = now_ns;
   e.info = &s;
   e.users = users;
-  // Request minisockets (SYN-RECV in a dump) are reported, not kept: their
-  // cookie is their own, and their child appears with a cookie of its own.
-  bool keep = !(s.state == TcpState::kSynRecv && s.inode == 0) && s.state != TcpState::kNewSynRecv;
-  if (!keep) {
+  if (is_request_minisocket(s)) {
     e.conn = &c;
     sink_(e);
     return;
@@ -461,26 +473,31 @@ void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInf
   c.check_at_ns = now_ns + uint64_t(found->expires_ms) * 1'000'000 + kMinisocketRecheckNs;
 }
 
-bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
+bool ConnectionTable::differs_from(const diag::SockInfo& s) const {
+  if (is_request_minisocket(s)) return false;
+  const Connection* c = find({s.netns, s.cookie});
+  return !c || c->state != s.state || c->minisocket != is_timewait_minisocket(s);
+}
+
+void ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
+  if (!differs_from(s)) return;
   SockKey key{s.netns, s.cookie};
   auto it = conns_.find(key);
-  bool mini = s.inode == 0 && s.timer == 3;
-  if (s.state == TcpState::kSynRecv && s.inode == 0) return false;
+  ReportedState from{TcpState::kClose, false};
   if (it == conns_.end()) {
-    // A socket we never heard of: report it as an inferred appearance.
-    seed(s, {}, now_ns);
-    return true;
+    // A socket no record told us of: it appears, inferred.
+    it = conns_.emplace(key, from_dump(s, {}, now_ns)).first;
+    it->second.seeded = false;
+  } else {
+    from = {it->second.state, it->second.minisocket};
+    unindex(it->second);
   }
   Connection& c = it->second;
-  if (c.state == s.state && c.minisocket == mini) return false;
-  ReportedState from{c.state, c.minisocket};
-  unindex(c);
   c.state = s.state;
-  c.minisocket = mini;
+  c.minisocket = is_timewait_minisocket(s);
   c.state_since_ns = now_ns;
   index(c);
-  emit_state(c, now_ns, from, {s.state, mini}, -1, true);
-  return true;
+  emit_state(c, now_ns, from, {c.state, c.minisocket}, -1, true);
 }
 
 void ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,

@@ -54,8 +54,10 @@ class ConnectionTable {
   // The answer of that look: `found` is the kernel's view, or null if the
   // minisocket is gone. Emits inferred state events for what changed.
   void minisocket_checked(const SockKey& key, const diag::SockInfo* found, uint64_t now_ns);
-  // Corrects an entry from a fresh dump (--resync); returns whether it differed.
-  bool reconcile_with(const diag::SockInfo& s, uint64_t now_ns);
+  // --resync: does a fresh dump's view of this socket differ from ours?
+  bool differs_from(const diag::SockInfo& s) const;
+  // Takes the dump's view, with an inferred state event, when it differs.
+  void reconcile_with(const diag::SockInfo& s, uint64_t now_ns);
   // Entries a full dump did not show: gone without a tracepoint telling us.
   void forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen, uint64_t now_ns);
 
@@ -90,6 +92,10 @@ class ConnectionTable {
     }
   };
 
+  static Connection from_dump(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
+                              uint64_t now_ns);
+  static bool is_timewait_minisocket(const diag::SockInfo& s);
+  static bool is_request_minisocket(const diag::SockInfo& s);
   Connection& find_or_create(const sstrace_record& r, uint8_t state_if_new);
   const Connection* find_any(const SockKey& key) const;  // the table, then the graveyard
   Connection from_record(const sstrace_record& r) const;

@@ -257,6 +257,33 @@ TEST_F(TableTest, table_dump_lists_every_connection_then_the_count) {
   EXPECT_EQ(events[2].count, 2u);
 }
 
+TEST_F(TableTest, resync_takes_the_kernel_view_with_inferred_events) {
+  table.seed(dumped(40, kEstablished), {}, 1);
+  events.clear();
+  EXPECT_FALSE(table.differs_from(dumped(40, kEstablished)));
+  diag::SockInfo later = dumped(40, kCloseWait);
+  ASSERT_TRUE(table.differs_from(later));
+  table.reconcile_with(later, 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].old_state, kEstablished);
+  EXPECT_EQ(events[0].new_state, kCloseWait);
+  EXPECT_TRUE(events[0].inferred);
+
+  // A socket nothing told us of appears from CLOSE.
+  table.reconcile_with(dumped(41, kEstablished), 11);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].old_state, kClose);
+  EXPECT_EQ(table.size(), 2u);
+
+  // One the dump no longer shows is gone.
+  std::unordered_map<SockKey, bool, SockKeyHash> seen{{{kNetns, 41}, true}};
+  table.forget_missing(seen, 12);
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(events.back().cookie, 40u);
+  EXPECT_EQ(events.back().new_state, kClose);
+  EXPECT_TRUE(events.back().inferred);
+}
+
 // Seeding: which held records the dump already shows.
 class SeederTest : public TableTest {
  protected:
