@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "diag/sock_info.h"
+
 namespace sstrace::cli {
 
 enum class Command { live, snapshot };
@@ -19,6 +21,19 @@ struct Options {
   bool tcp = false, udp = false, raw = false, unix_ = false, packet = false;
   bool ipv4 = false, ipv6 = false;  // -4 / -6 / -f inet|inet6 (neither: both)
   bool kinds_given = false;         // any of the above was given
+
+  // The same selection after ss's rules (options.cpp explains them): the
+  // socket kinds to list, whether netlink sockets were asked for (sstrace
+  // dumps none: they are accepted and show nothing), and the states to list
+  // when FILTER has no `state`/`exclude` (-a, -l, or the tables' defaults).
+  uint32_t kinds = 0;           // bitmask of 1 << diag::SockKind
+  bool netlink = false;         // -f netlink, -A netlink
+  uint32_t default_states = 0;  // bitmask of 1 << diag::TcpState
+  bool has_kind(diag::SockKind k) const { return (kinds >> static_cast<unsigned>(k)) & 1u; }
+  // ss's "preferred family": AF_INET, AF_INET6, AF_UNIX or AF_PACKET of the
+  // last -4 / -6 / -f / -x / -0, else AF_UNSPEC (0). The filter reads
+  // addresses in it.
+  int family = 0;
 
   bool all = false;        // -a
   bool listening = false;  // -l
@@ -35,19 +50,20 @@ struct Options {
   bool json = false;       // -j / --json
   bool verbose = false;    // -v: libbpf's log and debug notes on stderr
 
-  std::string netns;         // -N NAME (/run/netns/NAME)
-  std::string filter_file;   // -F FILE
-  std::string diag_file;     // -D FILE (raw netlink replies)
+  std::string netns;                      // -N NAME (/run/netns/NAME)
+  bool all_netns = false;                 // --all-netns: the live stream in every namespace
+  std::string filter_file;                // -F FILE
+  std::string diag_file;                  // -D FILE (raw netlink replies)
   std::vector<std::string> filter_words;  // FILTER
 
   // Live stream only.
-  double duration_s = 0;        // --duration SECONDS (0: until a signal)
-  double resync_s = 0;          // --resync SECONDS (0: off)
-  std::string metrics_addr;     // --metrics ADDR:PORT
+  double duration_s = 0;              // --duration SECONDS (0: until a signal)
+  double resync_s = 0;                // --resync SECONDS (0: off)
+  std::string metrics_addr;           // --metrics ADDR:PORT
   uint32_t rtt_min_change_us = 1000;  // --rtt-min-change-us: absolute srtt move to report
   uint32_t rtt_min_change_pct = 20;   // --rtt-min-change-pct: relative srtt move to report
-  uint32_t rtt_interval_ms = 1000;    // --rtt-interval-ms: at most one rtt event per socket per this
-  uint32_t ringbuf_kib = 8192;        // --ringbuf-kib: ring buffer size (power of two)
+  uint32_t rtt_interval_ms = 1000;  // --rtt-interval-ms: at most one rtt event per socket per this
+  uint32_t ringbuf_kib = 8192;      // --ringbuf-kib: ring buffer size (power of two)
 };
 
 // Parses argv. Throws UsageError (one line: what and where) on a bad option;

@@ -1,0 +1,85 @@
+#include "cli/usage.h"
+
+namespace sstrace::cli {
+
+namespace {
+
+// ss's option letters first, in ss's order, then sstrace's own. The FILTER
+// grammar summary matches what src/filter accepts.
+constexpr const char kUsage[] =
+    R"(Usage: sstrace [ OPTIONS ] [ FILTER ]            live stream of TCP events
+       sstrace snapshot [ OPTIONS ] [ FILTER ]   one dump, like ss, then exit
+
+   -h, --help          print this help and exit
+   -V, --version       print the version and exit
+   -n, --numeric       show port numbers, not service names
+   -r, --resolve       show host names, not addresses
+   -a, --all           list sockets in every state
+   -l, --listening     list listening (and unconnected) sockets only
+   -o, --options       show timers
+   -e, --extended      show uid, inode, cookie and more (implies -o)
+   -m, --memory        show socket memory (skmem)
+   -p, --processes     show the processes that hold each socket
+   -i, --info          show TCP internals (tcp_info)
+   -s, --summary       print socket counts, as ss -s does
+   -N, --net=NAME      use the network namespace /run/netns/NAME
+
+   -4, --ipv4          IPv4 sockets only
+   -6, --ipv6          IPv6 sockets only
+   -0, --packet        PACKET sockets
+   -t, --tcp           TCP sockets
+   -u, --udp           UDP sockets
+   -w, --raw           RAW sockets
+   -x, --unix          UNIX domain sockets
+   -f, --family=FAMILY sockets of one family
+       FAMILY := {inet|inet6|link|unix|netlink|help}
+                 (netlink is accepted; sstrace lists no netlink sockets)
+
+   -H, --no-header     no header line
+   -O, --oneline       everything about a socket on one line
+
+   -A, --query=QUERY, --socket=QUERY
+       QUERY := {all|inet|tcp|udp|raw|unix|unix_dgram|unix_stream|
+                 unix_seqpacket|packet|packet_raw|packet_dgram|netlink}[,QUERY]
+                 (a leading ! removes a table: -A all,!unix)
+
+   -D, --diag=FILE     write the raw inet_diag replies of the TCP dump to FILE
+                       ("-": stdout) instead of listing sockets
+   -F, --filter=FILE   read FILTER from FILE ("-": stdin)
+       FILTER := [ state STATE-FILTER ] [ EXPRESSION ]
+       STATE-FILTER := {all|connected|synchronized|bucket|big|TCP-STATES}
+         TCP-STATES := {established|syn-sent|syn-recv|fin-wait-{1,2}|time-wait|
+                        closed|close-wait|last-ack|listening|closing}
+          connected := every state but listening and closed
+       synchronized := connected without syn-sent
+             bucket := {syn-recv|time-wait}
+                big := every state but syn-recv and time-wait
+       EXPRESSION := ss's: src/dst ADDR[/LEN][:PORT], sport/dport OP PORT
+                     (OP: = != < > <= >= eq ne lt gt le ge), dev, fwmark,
+                     cgroup, autobound, and/or/not, ( )
+
+sstrace:
+   -j, --json          JSON lines on stdout, one object per socket or event
+   -v, --verbose       debug notes (and libbpf's log) on stderr
+
+live stream only:
+       --duration=SECONDS       stop by itself after SECONDS (default: run
+                                until SIGINT or SIGTERM)
+       --resync=SECONDS         compare the live table with a fresh dump
+                                every SECONDS (default: off)
+       --metrics=ADDR:PORT      serve Prometheus metrics at /metrics
+       --rtt-min-change-us=US   report an RTT move of at least US
+                                microseconds (default 1000)
+       --rtt-min-change-pct=PCT ... or of at least PCT percent (default 20)
+       --rtt-interval-ms=MS     at most one rtt event per socket per MS
+                                (default 1000)
+       --ringbuf-kib=KIB        ring buffer size, a power of two (default 8192)
+
+Exit status: 0 done, 2 bad usage, 1 anything else.
+)";
+
+}  // namespace
+
+void print_usage(std::FILE* out) { std::fputs(kUsage, out); }
+
+}  // namespace sstrace::cli
