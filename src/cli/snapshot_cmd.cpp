@@ -1,0 +1,203 @@
+#include "cli/snapshot_cmd.h"
+
+#include <sys/socket.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "common/result.h"
+#include "filter/filter.h"
+#include "output/summary.h"
+#include "sys/netns.h"
+#include "sys/procfs.h"
+
+namespace sstrace::cli {
+
+namespace {
+
+using diag::SockKind;
+
+constexpr uint32_t kind_bit(SockKind k) { return 1u << static_cast<unsigned>(k); }
+constexpr uint32_t kUnixKinds = kind_bit(SockKind::unix_stream) | kind_bit(SockKind::unix_dgram) |
+                                kind_bit(SockKind::unix_seqpacket);
+constexpr uint32_t kPacketKinds = kind_bit(SockKind::packet_raw) | kind_bit(SockKind::packet_dgram);
+
+bool several(uint32_t mask) { return (mask & (mask - 1)) != 0; }
+
+// What to tell the user beside the system's words.
+std::string hint_for(int err) {
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return " (run sstrace as root, or with CAP_NET_ADMIN and CAP_SYS_ADMIN)";
+    case ENOENT:
+    case EOPNOTSUPP:
+      return " (is the kernel's sock_diag support loaded? try: modprobe -a inet_diag tcp_diag "
+             "udp_diag raw_diag unix_diag packet_diag)";
+    default:
+      return "";
+  }
+}
+
+[[noreturn]] void fatal(const Error& e) { throw FatalError(e.str() + hint_for(e.err)); }
+
+void enter_namespace(const std::string& name) {
+  if (name.empty()) return;
+  auto entered = sys::enter_netns(name);
+  if (!entered) {
+    const Error& e = entered.error();
+    if (e.err == ENOENT) throw FatalError(e.str() + " (ip netns list shows the names)");
+    fatal(e);
+  }
+}
+
+filter::Filter parse_filter(const Options& opts) {
+  filter::ParseOptions popts;
+  popts.family = opts.family;
+  popts.tcp = opts.tcp;
+  popts.udp = opts.udp;
+  popts.file = opts.filter_file;
+  filter::Filter f = filter::Filter::parse(opts.filter_words, popts);
+  f.set_default_states(opts.default_states);
+  return f;
+}
+
+// ss narrows the dump to one family when the expression reads an address
+// in it (`src unix:...`, or any address after -4/-6/-x/-0): the tables of
+// other families then list nothing.
+void narrow_to_family(diag::DumpRequest& req, int family) {
+  bool inet4 = family == AF_INET, inet6 = family == AF_INET6;
+  if (!inet4 && !inet6) req.tcp = req.udp = req.raw = false;
+  req.ipv4 = req.ipv4 && inet4;
+  req.ipv6 = req.ipv6 && inet6;
+  if (family != AF_UNIX) req.unix_ = false;
+  if (family != AF_PACKET) req.packet = false;
+}
+
+void print_summary(const Options& opts) {
+  auto summary = output::read_summary();
+  if (!summary) throw FatalError("cannot read socket counts: " + summary.error().str());
+  if (opts.json) {
+    auto ns = sys::current_netns_inode();
+    output::print_summary_json(stdout, *summary, ns ? *ns : 0);
+  } else {
+    output::print_summary(stdout, *summary);
+  }
+}
+
+// -D FILE: like ss, the raw inet_diag replies of the TCP dump (the state
+// set applied, no expression), and nothing else.
+int dump_raw(const Options& opts, uint32_t states) {
+  if (!opts.tcp) throw UsageError("-D: writes the TCP dump, but the options select no TCP sockets");
+  bool to_stdout = opts.diag_file == "-";
+  std::FILE* out = to_stdout ? stdout : std::fopen(opts.diag_file.c_str(), "wb");
+  if (!out) fatal(sys_error("cannot open -D file '" + opts.diag_file + "'"));
+  diag::DumpRequest req;
+  req.tcp = true;
+  req.ipv4 = opts.ipv4;
+  req.ipv6 = opts.ipv6;
+  req.states = states;
+  req.raw_out = out;
+  auto diag = diag::SockDiag::open();
+  if (!diag) fatal(diag.error());
+  auto done = diag->dump(req, [](const diag::SockInfo&) {});
+  bool write_failed = std::fflush(out) != 0 || std::ferror(out);
+  if (!to_stdout) write_failed = std::fclose(out) != 0 || write_failed;
+  if (!done) fatal(done.error());
+  if (write_failed) fatal(sys_error("cannot write -D file '" + opts.diag_file + "'"));
+  return 0;
+}
+
+}  // namespace
+
+bool summary_only(const Options& opts) { return !opts.kinds_given && opts.filter_words.empty(); }
+
+diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
+                                   std::vector<uint8_t> inet_bytecode) {
+  diag::DumpRequest req;
+  req.tcp = opts.has_kind(SockKind::tcp);
+  req.udp = opts.has_kind(SockKind::udp);
+  req.raw = opts.has_kind(SockKind::raw);
+  req.unix_ = (opts.kinds & kUnixKinds) != 0;
+  // ss lists PACKET sockets only when the state set has UNCONN (their one
+  // state): ss.c packet_show.
+  req.packet = (opts.kinds & kPacketKinds) != 0 && (states & (1u << diag::kClose));
+  req.ipv4 = opts.ipv4;
+  req.ipv6 = opts.ipv6;
+  req.states = states;
+  req.want_info = opts.info;
+  req.want_skmem = opts.memory;
+  req.inet_bytecode = std::move(inet_bytecode);
+  return req;
+}
+
+output::SnapshotFormat snapshot_format(const Options& opts, uint32_t states) {
+  output::SnapshotFormat fmt;
+  fmt.numeric = opts.numeric;
+  fmt.resolve = opts.resolve;
+  fmt.timer = opts.timer || opts.extended;  // ss -e turns on -o's timers too
+  fmt.extended = opts.extended;
+  fmt.memory = opts.memory;
+  fmt.info = opts.info;
+  fmt.processes = opts.processes;
+  fmt.oneline = opts.oneline;
+  fmt.header = !opts.no_header;
+  // ss.c main(): Netid when more than one socket table is listed, State
+  // when more than one state is.
+  uint32_t tables = opts.kinds;
+  fmt.show_netid = several(tables) || (tables != 0 && opts.netlink);
+  fmt.show_state = several(states);
+  return fmt;
+}
+
+int run_snapshot(const Options& opts) {
+  enter_namespace(opts.netns);
+
+  if (opts.summary) {
+    print_summary(opts);
+    if (summary_only(opts)) return 0;
+  }
+  // ss's messages for selections that list nothing; not errors in ss.
+  if (opts.kinds == 0 && !opts.netlink) {
+    std::fprintf(stderr, "sstrace: no socket tables to show with such filter.\n");
+    return 0;
+  }
+  filter::Filter filter = parse_filter(opts);
+  uint32_t states = filter.states();
+  if (states == 0) {
+    std::fprintf(stderr, "sstrace: no socket states to show with such filter.\n");
+    return 0;
+  }
+  if (!opts.diag_file.empty()) return dump_raw(opts, states);
+
+  // A reader that goes away (| head) ends the output, not sstrace with a
+  // signal: writes fail with EPIPE and we stop writing.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::optional<sys::SocketOwners> owners;
+  if (opts.processes) owners = sys::SocketOwners::scan();
+  const sys::SocketOwners* owners_ptr = owners ? &*owners : nullptr;
+
+  output::SnapshotFormat fmt = snapshot_format(opts, states);
+  auto writer =
+      opts.json ? output::make_json_writer(stdout, fmt) : output::make_text_writer(stdout, fmt);
+  diag::DumpRequest req = snapshot_request(
+      opts, states, filter.empty() ? std::vector<uint8_t>{} : filter.inet_bytecode());
+  if (auto family = filter.forced_family()) narrow_to_family(req, *family);
+  auto diag = diag::SockDiag::open();
+  if (!diag) fatal(diag.error());
+  auto done = diag->dump(req, [&](const diag::SockInfo& s) {
+    if (!opts.has_kind(s.kind) || std::ferror(stdout)) return;
+    if (filter.matches(s)) writer->sock(s, owners_ptr);
+  });
+  if (!done) fatal(done.error());
+  writer->finish();
+  std::fflush(stdout);
+  if (opts.netlink && opts.verbose)
+    std::fprintf(stderr, "sstrace: netlink sockets were asked for; sstrace does not list them\n");
+  return 0;
+}
+
+}  // namespace sstrace::cli

@@ -1,0 +1,26 @@
+// `sstrace snapshot`: one dump, shown like ss shows it, then exit.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cli/options.h"
+#include "diag/sock_diag.h"
+#include "output/snapshot_writer.h"
+
+namespace sstrace::cli {
+
+// Runs the snapshot; returns the exit status. Throws UsageError for a bad
+// filter, FatalError for anything the user must fix (privilege, -N, ...).
+int run_snapshot(const Options& opts);
+
+// The pieces run_snapshot decides, apart for tests. `states` is the final
+// state set (the filter's `state` words, else opts.default_states).
+diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
+                                   std::vector<uint8_t> inet_bytecode);
+output::SnapshotFormat snapshot_format(const Options& opts, uint32_t states);
+// ss -s lists sockets after the summary only when a table or FILTER words
+// were given (ss.c: `do_default && argc == 0` exits after the summary).
+bool summary_only(const Options& opts);
+
+}  // namespace sstrace::cli

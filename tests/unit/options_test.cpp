@@ -1,0 +1,472 @@
+#include "cli/options.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "cli/snapshot_cmd.h"
+#include "common/result.h"
+
+namespace sstrace::cli {
+namespace {
+
+using diag::SockKind;
+
+constexpr uint32_t st(diag::TcpState s) { return 1u << s; }
+constexpr uint32_t kAll = (1u << diag::kNewSynRecv) - 1;
+constexpr uint32_t kConn =
+    kAll & ~(st(diag::kListen) | st(diag::kClose) | st(diag::kTimeWait) | st(diag::kSynRecv));
+constexpr uint32_t kListening = st(diag::kListen) | st(diag::kClose);
+
+constexpr uint32_t kb(SockKind k) { return 1u << static_cast<unsigned>(k); }
+constexpr uint32_t kUnix =
+    kb(SockKind::unix_stream) | kb(SockKind::unix_dgram) | kb(SockKind::unix_seqpacket);
+constexpr uint32_t kPacket = kb(SockKind::packet_raw) | kb(SockKind::packet_dgram);
+constexpr uint32_t kInet = kb(SockKind::tcp) | kb(SockKind::udp) | kb(SockKind::raw);
+constexpr uint32_t kEvery = kInet | kUnix | kPacket;
+
+std::optional<Options> parse(std::initializer_list<const char*> args) {
+  std::vector<std::string> store{"sstrace"};
+  for (const char* a : args) store.emplace_back(a);
+  std::vector<char*> argv;
+  for (auto& s : store) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  return parse_options(static_cast<int>(store.size()), argv.data());
+}
+
+Options ok(std::initializer_list<const char*> args) {
+  auto o = parse(args);
+  EXPECT_TRUE(o.has_value());
+  return o.value_or(Options{});
+}
+
+// The one-line message of the UsageError `args` throw ("" if none).
+std::string usage_error(std::initializer_list<const char*> args) {
+  try {
+    parse(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Options, no_arguments_is_the_live_stream_with_ss_defaults) {
+  Options o = ok({});
+  EXPECT_EQ(o.command, Command::live);
+  EXPECT_FALSE(o.kinds_given);
+  EXPECT_EQ(o.kinds, kEvery);
+  EXPECT_TRUE(o.netlink);  // ss's default tables include netlink
+  EXPECT_TRUE(o.ipv4 && o.ipv6);
+  EXPECT_EQ(o.default_states, kConn);
+  EXPECT_TRUE(o.filter_words.empty());
+}
+
+TEST(Options, snapshot_subcommand) {
+  Options o = ok({"snapshot", "-t"});
+  EXPECT_EQ(o.command, Command::snapshot);
+  EXPECT_EQ(o.kinds, kb(SockKind::tcp));
+  // Only as the first word: elsewhere it is a FILTER word.
+  EXPECT_EQ(ok({"-t", "snapshot"}).filter_words, std::vector<std::string>{"snapshot"});
+}
+
+TEST(Options, table_letters_and_their_default_states) {
+  Options t = ok({"-t"});
+  EXPECT_TRUE(t.kinds_given);
+  EXPECT_EQ(t.kinds, kb(SockKind::tcp));
+  EXPECT_TRUE(t.tcp && !t.udp && !t.raw && !t.unix_ && !t.packet && !t.netlink);
+  EXPECT_EQ(t.default_states, kConn);
+  EXPECT_TRUE(t.ipv4 && t.ipv6);
+
+  Options u = ok({"-u"});
+  EXPECT_EQ(u.kinds, kb(SockKind::udp));
+  EXPECT_EQ(u.default_states, st(diag::kEstablished));
+
+  Options w = ok({"-w"});
+  EXPECT_EQ(w.kinds, kb(SockKind::raw));
+  EXPECT_EQ(w.default_states, st(diag::kEstablished));
+
+  Options x = ok({"-x"});
+  EXPECT_EQ(x.kinds, kUnix);
+  EXPECT_TRUE(x.unix_);
+  EXPECT_EQ(x.default_states, kConn);
+
+  Options p = ok({"-0"});
+  EXPECT_EQ(p.kinds, kPacket);
+  EXPECT_TRUE(p.packet);
+  EXPECT_EQ(p.default_states, st(diag::kClose));
+
+  Options tu = ok({"-tu"});
+  EXPECT_EQ(tu.kinds, kb(SockKind::tcp) | kb(SockKind::udp));
+  EXPECT_EQ(tu.default_states, kConn);  // union of the tables' defaults
+}
+
+TEST(Options, long_forms_of_the_table_letters) {
+  EXPECT_EQ(ok({"--tcp"}).kinds, kb(SockKind::tcp));
+  EXPECT_EQ(ok({"--udp"}).kinds, kb(SockKind::udp));
+  EXPECT_EQ(ok({"--raw"}).kinds, kb(SockKind::raw));
+  EXPECT_EQ(ok({"--unix"}).kinds, kUnix);
+  EXPECT_EQ(ok({"--packet"}).kinds, kPacket);
+}
+
+TEST(Options, all_and_listening_replace_the_default_states) {
+  EXPECT_EQ(ok({"-a"}).default_states, kAll);
+  EXPECT_EQ(ok({"-l"}).default_states, kListening);
+  EXPECT_EQ(ok({"-ua"}).default_states, kAll);
+  EXPECT_EQ(ok({"-lu"}).default_states, kListening);
+  EXPECT_TRUE(ok({"--all"}).all);
+  EXPECT_TRUE(ok({"--listening"}).listening);
+  // -a and -l do not pick tables: still every table.
+  EXPECT_FALSE(ok({"-a"}).kinds_given);
+  EXPECT_EQ(ok({"-l"}).kinds, kEvery);
+  // The last one wins, as in ss.
+  EXPECT_EQ(ok({"-a", "-l"}).default_states, kListening);
+  EXPECT_EQ(ok({"-l", "-a"}).default_states, kAll);
+}
+
+TEST(Options, ip_versions_pick_inet_tables_and_families) {
+  Options v4 = ok({"-4"});
+  EXPECT_EQ(v4.kinds, kInet);
+  EXPECT_TRUE(v4.ipv4);
+  EXPECT_FALSE(v4.ipv6);
+  EXPECT_EQ(v4.default_states, kConn);
+
+  Options v6 = ok({"-6"});
+  EXPECT_EQ(v6.kinds, kInet);
+  EXPECT_FALSE(v6.ipv4);
+  EXPECT_TRUE(v6.ipv6);
+
+  Options t4 = ok({"-t4"});
+  EXPECT_EQ(t4.kinds, kb(SockKind::tcp));
+  EXPECT_TRUE(t4.ipv4 && !t4.ipv6);
+
+  Options both = ok({"--ipv4", "--ipv6"});
+  EXPECT_TRUE(both.ipv4 && both.ipv6);
+
+  // ss: a table whose family was not named brings its own families back.
+  Options tx = ok({"-t", "-x"});
+  EXPECT_EQ(tx.kinds, kb(SockKind::tcp) | kUnix);
+  EXPECT_TRUE(tx.ipv4 && tx.ipv6);
+}
+
+TEST(Options, preferred_family_is_the_last_family_given) {
+  EXPECT_EQ(ok({}).family, AF_UNSPEC);
+  EXPECT_EQ(ok({"-t"}).family, AF_UNSPEC);
+  EXPECT_EQ(ok({"-4"}).family, AF_INET);
+  EXPECT_EQ(ok({"-4", "-6"}).family, AF_INET6);
+  EXPECT_EQ(ok({"-6", "-x"}).family, AF_UNIX);
+  EXPECT_EQ(ok({"-0"}).family, AF_PACKET);
+  EXPECT_EQ(ok({"-f", "inet"}).family, AF_INET);
+  EXPECT_EQ(ok({"-f", "link"}).family, AF_PACKET);
+  EXPECT_EQ(ok({"-f", "netlink"}).family, AF_UNSPEC);
+}
+
+TEST(Options, filter_file_and_words_together) {
+  // ss reads the file's expression after the words (`-F f state listening`).
+  Options o = ok({"-F", "f.txt", "state", "listening"});
+  EXPECT_EQ(o.filter_file, "f.txt");
+  EXPECT_EQ(o.filter_words, (std::vector<std::string>{"state", "listening"}));
+}
+
+TEST(Options, family_values) {
+  EXPECT_EQ(ok({"-f", "inet"}).kinds, kInet);
+  EXPECT_TRUE(ok({"-f", "inet"}).ipv4);
+  EXPECT_FALSE(ok({"-f", "inet"}).ipv6);
+  EXPECT_FALSE(ok({"-finet6"}).ipv4);
+  EXPECT_EQ(ok({"--family=unix"}).kinds, kUnix);
+  EXPECT_EQ(ok({"--family", "link"}).kinds, kPacket);
+  Options nl = ok({"-f", "netlink"});
+  EXPECT_EQ(nl.kinds, 0u);
+  EXPECT_TRUE(nl.netlink);
+  EXPECT_EQ(nl.default_states, st(diag::kClose));
+  EXPECT_EQ(ok({"-f", "inet", "-f", "unix"}).kinds, kInet | kUnix);
+}
+
+TEST(Options, query_values) {
+  EXPECT_EQ(ok({"-A", "tcp"}).kinds, kb(SockKind::tcp));
+  EXPECT_EQ(ok({"-A", "tcp,udp"}).kinds, kb(SockKind::tcp) | kb(SockKind::udp));
+  EXPECT_EQ(ok({"--query=inet"}).kinds, kInet);
+  EXPECT_EQ(ok({"--socket", "unix"}).kinds, kUnix);
+  EXPECT_EQ(ok({"-Aunix_stream"}).kinds, kb(SockKind::unix_stream));
+  EXPECT_EQ(ok({"-A", "unix_dgram"}).kinds, kb(SockKind::unix_dgram));
+  EXPECT_EQ(ok({"-A", "unix_seqpacket"}).kinds, kb(SockKind::unix_seqpacket));
+  EXPECT_EQ(ok({"-A", "u_str,u_dgr,u_seq"}).kinds, kUnix);
+  EXPECT_EQ(ok({"-A", "packet"}).kinds, kPacket);
+  EXPECT_EQ(ok({"-A", "packet_raw"}).kinds, kb(SockKind::packet_raw));
+  EXPECT_EQ(ok({"-A", "p_dgr"}).kinds, kb(SockKind::packet_dgram));
+  EXPECT_TRUE(ok({"-A", "netlink"}).netlink);
+  EXPECT_EQ(ok({"-A", "all"}).kinds, kEvery);
+  EXPECT_EQ(ok({"-A", "all,!unix,!netlink"}).kinds, kInet | kPacket);
+  EXPECT_FALSE(ok({"-A", "all,!unix,!netlink"}).netlink);
+  // -A makes "connected" the default state set, even for UDP.
+  EXPECT_EQ(ok({"-A", "udp"}).default_states, kConn);
+  EXPECT_EQ(ok({"-l", "-A", "udp"}).default_states, kListening);
+  EXPECT_EQ(ok({"-A", "udp", "-a"}).default_states, kAll);
+}
+
+TEST(Options, first_query_forgets_tables_given_before_it) {
+  // ss.c: the first -A clears the tables; later letters add to it.
+  EXPECT_EQ(ok({"-t", "-A", "udp"}).kinds, kb(SockKind::udp));
+  EXPECT_EQ(ok({"-A", "udp", "-t"}).kinds, kb(SockKind::tcp) | kb(SockKind::udp));
+  EXPECT_EQ(ok({"-A", "udp", "-A", "raw"}).kinds, kb(SockKind::udp) | kb(SockKind::raw));
+}
+
+TEST(Options, show_letters) {
+  Options o = ok({"-n", "-r", "-i", "-m", "-e", "-o", "-p", "-s", "-O", "-H", "-j", "-v"});
+  EXPECT_TRUE(o.numeric && o.resolve && o.info && o.memory && o.extended && o.timer);
+  EXPECT_TRUE(o.processes && o.summary && o.oneline && o.no_header && o.json && o.verbose);
+  EXPECT_FALSE(o.kinds_given);
+  Options l = ok({"--numeric", "--resolve", "--info", "--memory", "--extended", "--options",
+                  "--processes", "--summary", "--oneline", "--no-header", "--json", "--verbose"});
+  EXPECT_TRUE(l.numeric && l.resolve && l.info && l.memory && l.extended && l.timer);
+  EXPECT_TRUE(l.processes && l.summary && l.oneline && l.no_header && l.json && l.verbose);
+}
+
+TEST(Options, combined_short_flags_from_the_articles) {
+  Options tanp = ok({"-tanp"});
+  EXPECT_EQ(tanp.kinds, kb(SockKind::tcp));
+  EXPECT_EQ(tanp.default_states, kAll);
+  EXPECT_TRUE(tanp.numeric && tanp.processes);
+
+  Options tlnp = ok({"-tlnp"});
+  EXPECT_EQ(tlnp.default_states, kListening);
+  EXPECT_TRUE(tlnp.numeric && tlnp.processes);
+
+  Options itO = ok({"-itO"});
+  EXPECT_TRUE(itO.info && itO.oneline);
+  EXPECT_EQ(itO.kinds, kb(SockKind::tcp));
+
+  Options atonp = ok({"-atonp"});
+  EXPECT_TRUE(atonp.timer && atonp.numeric && atonp.processes);
+  EXPECT_EQ(atonp.default_states, kAll);
+
+  Options mtO = ok({"-mtO"});
+  EXPECT_TRUE(mtO.memory && mtO.oneline);
+
+  Options ua = ok({"-u", "-a"});
+  EXPECT_EQ(ua.kinds, kb(SockKind::udp));
+  EXPECT_EQ(ua.default_states, kAll);
+}
+
+TEST(Options, values_attached_or_separate) {
+  EXPECT_EQ(ok({"-N", "blue"}).netns, "blue");
+  EXPECT_EQ(ok({"-Nblue"}).netns, "blue");
+  EXPECT_EQ(ok({"--net=blue"}).netns, "blue");
+  EXPECT_EQ(ok({"--net", "blue"}).netns, "blue");
+  EXPECT_EQ(ok({"-tN", "blue"}).netns, "blue");
+  EXPECT_EQ(ok({"-F", "f.txt"}).filter_file, "f.txt");
+  EXPECT_EQ(ok({"--filter=-"}).filter_file, "-");
+  EXPECT_EQ(ok({"-D", "raw.bin"}).diag_file, "raw.bin");
+  EXPECT_EQ(ok({"--diag", "-"}).diag_file, "-");
+  // A value option takes the next word even if it looks like an option.
+  EXPECT_EQ(ok({"-N", "--odd"}).netns, "--odd");
+}
+
+TEST(Options, live_stream_values) {
+  Options o =
+      ok({"--duration", "2.5", "--resync=30", "--metrics", "127.0.0.1:9100", "--rtt-min-change-us",
+          "500", "--rtt-min-change-pct=10", "--rtt-interval-ms", "250", "--ringbuf-kib", "16384"});
+  EXPECT_DOUBLE_EQ(o.duration_s, 2.5);
+  EXPECT_DOUBLE_EQ(o.resync_s, 30);
+  EXPECT_EQ(o.metrics_addr, "127.0.0.1:9100");
+  EXPECT_EQ(o.rtt_min_change_us, 500u);
+  EXPECT_EQ(o.rtt_min_change_pct, 10u);
+  EXPECT_EQ(o.rtt_interval_ms, 250u);
+  EXPECT_EQ(o.ringbuf_kib, 16384u);
+  EXPECT_EQ(ok({"--metrics", "[::1]:9100"}).metrics_addr, "[::1]:9100");
+  EXPECT_EQ(ok({"--metrics", ":9100"}).metrics_addr, ":9100");
+  EXPECT_EQ(ok({"--metrics", "localhost:9100"}).metrics_addr, "localhost:9100");
+  EXPECT_DOUBLE_EQ(ok({"--duration", "0"}).duration_s, 0);
+  // The last of a repeated value wins, as getopt users expect.
+  EXPECT_DOUBLE_EQ(ok({"--duration", "1", "--duration", "3"}).duration_s, 3);
+}
+
+TEST(Options, defaults_of_the_live_values) {
+  Options o = ok({});
+  EXPECT_EQ(o.duration_s, 0);
+  EXPECT_EQ(o.rtt_min_change_us, 1000u);
+  EXPECT_EQ(o.rtt_min_change_pct, 20u);
+  EXPECT_EQ(o.rtt_interval_ms, 1000u);
+  EXPECT_EQ(o.ringbuf_kib, 8192u);
+}
+
+TEST(Options, long_options_may_be_abbreviated_as_in_getopt) {
+  EXPECT_TRUE(ok({"--list"}).listening);
+  EXPECT_TRUE(ok({"--num"}).numeric);
+  EXPECT_EQ(ok({"--fam=unix"}).kinds, kUnix);
+  EXPECT_DOUBLE_EQ(ok({"--dur", "4"}).duration_s, 4);
+}
+
+TEST(Options, filter_words_are_positional) {
+  Options o = ok({"snapshot", "-o", "state", "established", "( dport = :443 or sport = :443 )"});
+  EXPECT_EQ(o.filter_words,
+            (std::vector<std::string>{"state", "established", "( dport = :443 or sport = :443 )"}));
+  EXPECT_TRUE(o.timer);
+  Options words = ok({"!", "(", "dport", "=", ":443", ")", "-t"});
+  EXPECT_EQ(words.filter_words, (std::vector<std::string>{"!", "(", "dport", "=", ":443", ")"}));
+  EXPECT_TRUE(words.tcp);
+  EXPECT_EQ(ok({"-ant", "src", ":55544"}).filter_words,
+            (std::vector<std::string>{"src", ":55544"}));
+  EXPECT_EQ(ok({"dst", "192.168.1.130"}).filter_words,
+            (std::vector<std::string>{"dst", "192.168.1.130"}));
+  // Negative numbers reach the filter, which rejects them with its own words.
+  EXPECT_EQ(ok({"sport", "=", "-1"}).filter_words, (std::vector<std::string>{"sport", "=", "-1"}));
+  // After "--" everything is FILTER.
+  EXPECT_EQ(ok({"--", "-t"}).filter_words, std::vector<std::string>{"-t"});
+  EXPECT_FALSE(ok({"--", "-t"}).kinds_given);
+}
+
+TEST(Options, help_and_version_print_and_return_nothing) {
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"-h"}).has_value());
+  std::string help = testing::internal::GetCapturedStdout();
+  EXPECT_NE(help.find("Usage: sstrace"), std::string::npos);
+  EXPECT_NE(help.find("-f, --family=FAMILY"), std::string::npos);
+  EXPECT_NE(help.find("--duration=SECONDS"), std::string::npos);
+
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"snapshot", "--help"}).has_value());
+  EXPECT_FALSE(testing::internal::GetCapturedStdout().empty());
+
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"-f", "help"}).has_value());
+  EXPECT_NE(testing::internal::GetCapturedStdout().find("Usage:"), std::string::npos);
+
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"-V"}).has_value());
+  EXPECT_EQ(testing::internal::GetCapturedStdout(),
+            std::string("sstrace ") + SSTRACE_VERSION + "\n");
+
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"--version"}).has_value());
+  testing::internal::GetCapturedStdout();
+}
+
+TEST(Options, unknown_options) {
+  EXPECT_EQ(usage_error({"-Q"}), "unknown option '-Q'");
+  EXPECT_EQ(usage_error({"-tQ"}), "unknown option '-Q'");
+  EXPECT_EQ(usage_error({"-Qt"}), "unknown option '-Q'");
+  EXPECT_EQ(usage_error({"--bogus"}), "unknown option '--bogus'");
+  EXPECT_EQ(usage_error({"--bogus=1"}), "unknown option '--bogus'");
+  EXPECT_EQ(usage_error({"-1"}), "");  // a number: a FILTER word
+  EXPECT_EQ(usage_error({"-K"}), "option '-K' (killing sockets) is not supported by sstrace");
+  EXPECT_EQ(usage_error({"-d"}), "option '-d' (DCCP sockets) is not supported by sstrace");
+}
+
+TEST(Options, ambiguous_and_misused_long_options) {
+  EXPECT_EQ(usage_error({"--s"}), "option '--s' is ambiguous (--socket, --summary)");
+  EXPECT_EQ(usage_error({"--re"}), "option '--re' is ambiguous (--resolve, --resync)");
+  EXPECT_EQ(usage_error({"--tcp=1"}), "--tcp: takes no value");
+}
+
+TEST(Options, missing_values) {
+  EXPECT_EQ(usage_error({"-f"}), "-f: requires an argument");
+  EXPECT_EQ(usage_error({"-tN"}), "-N: requires an argument");
+  EXPECT_EQ(usage_error({"-A"}), "-A: requires an argument");
+  EXPECT_EQ(usage_error({"-F"}), "-F: requires an argument");
+  EXPECT_EQ(usage_error({"-D"}), "-D: requires an argument");
+  EXPECT_EQ(usage_error({"--family"}), "--family: requires an argument");
+  EXPECT_EQ(usage_error({"--duration"}), "--duration: requires an argument");
+}
+
+TEST(Options, bad_values) {
+  EXPECT_EQ(usage_error({"-f", "foo"}),
+            "-f: unknown family 'foo' (inet, inet6, link, unix, netlink)");
+  EXPECT_EQ(usage_error({"-A", "foo"}), "-A: unknown socket table 'foo'");
+  EXPECT_EQ(usage_error({"-A", "tcp,"}), "-A: unknown socket table ''");
+  EXPECT_EQ(usage_error({"-A", "tcp,!bar"}), "-A: unknown socket table '!bar'");
+  EXPECT_EQ(usage_error({"-N", "a/b"}),
+            "-N: 'a/b' is not a namespace name (as ip netns lists them)");
+  EXPECT_EQ(usage_error({"-N", ".."}), "-N: '..' is not a namespace name (as ip netns lists them)");
+  EXPECT_EQ(usage_error({"-F", "a", "-F", "b"}), "-F: only one filter file may be given");
+  EXPECT_EQ(usage_error({"--duration", "abc"}), "--duration: 'abc' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--duration", "-1"}), "--duration: '-1' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--duration=inf"}), "--duration: 'inf' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--duration", "5s"}), "--duration: '5s' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--resync", "x"}), "--resync: 'x' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--metrics", "9100"}), "--metrics: '9100' is not ADDR:PORT");
+  EXPECT_EQ(usage_error({"--metrics", "host:0"}), "--metrics: 'host:0' is not ADDR:PORT");
+  EXPECT_EQ(usage_error({"--metrics", "host:70000"}), "--metrics: 'host:70000' is not ADDR:PORT");
+  EXPECT_EQ(usage_error({"--metrics", "::1:9100"}), "--metrics: '::1:9100' is not ADDR:PORT");
+  EXPECT_EQ(usage_error({"--rtt-min-change-us", "-5"}),
+            "--rtt-min-change-us: '-5' is not a number of microseconds");
+  EXPECT_EQ(usage_error({"--rtt-min-change-pct", "ten"}),
+            "--rtt-min-change-pct: 'ten' is not a percentage");
+  EXPECT_EQ(usage_error({"--rtt-interval-ms", "99999999999"}),
+            "--rtt-interval-ms: '99999999999' is not a number of milliseconds");
+  EXPECT_EQ(usage_error({"--ringbuf-kib", "1000"}),
+            "--ringbuf-kib: '1000' is not a power of two between 4 and 1048576");
+  EXPECT_EQ(usage_error({"--ringbuf-kib", "2"}),
+            "--ringbuf-kib: '2' is not a power of two between 4 and 1048576");
+  EXPECT_EQ(usage_error({"--ringbuf-kib", "x"}), "--ringbuf-kib: 'x' is not a size in KiB");
+}
+
+TEST(Options, live_only_options_are_refused_by_snapshot) {
+  EXPECT_EQ(usage_error({"snapshot", "--duration", "5"}),
+            "--duration: only the live stream takes this option");
+  EXPECT_EQ(usage_error({"snapshot", "--metrics", ":9100"}),
+            "--metrics: only the live stream takes this option");
+  EXPECT_EQ(usage_error({"--duration", "5"}), "");
+}
+
+// ---- what the snapshot makes of the options ------------------------------
+
+TEST(SnapshotPlan, netid_column_when_several_tables) {
+  EXPECT_FALSE(snapshot_format(ok({"-t"}), kConn).show_netid);
+  EXPECT_TRUE(snapshot_format(ok({"-tu"}), kConn).show_netid);
+  EXPECT_TRUE(snapshot_format(ok({"-x"}), kConn).show_netid);  // three unix tables
+  EXPECT_TRUE(snapshot_format(ok({}), kConn).show_netid);
+  EXPECT_TRUE(snapshot_format(ok({"-4"}), kConn).show_netid);
+  EXPECT_FALSE(snapshot_format(ok({"-A", "unix_stream"}), kConn).show_netid);
+  EXPECT_FALSE(snapshot_format(ok({"-f", "netlink"}), st(diag::kClose)).show_netid);
+}
+
+TEST(SnapshotPlan, state_column_unless_one_state) {
+  EXPECT_TRUE(snapshot_format(ok({"-t"}), kConn).show_state);
+  EXPECT_TRUE(snapshot_format(ok({"-lt"}), kListening).show_state);
+  EXPECT_FALSE(snapshot_format(ok({"-u"}), st(diag::kEstablished)).show_state);
+  EXPECT_FALSE(snapshot_format(ok({"-t"}), st(diag::kListen)).show_state);
+}
+
+TEST(SnapshotPlan, format_follows_the_letters) {
+  auto f = snapshot_format(ok({"-nrimpOH"}), kConn);
+  EXPECT_TRUE(f.numeric && f.resolve && f.info && f.memory && f.processes && f.oneline);
+  EXPECT_FALSE(f.header);
+  EXPECT_FALSE(f.timer);
+  // ss -e shows timers too.
+  EXPECT_TRUE(snapshot_format(ok({"-e"}), kConn).timer);
+  EXPECT_TRUE(snapshot_format(ok({"-e"}), kConn).extended);
+  EXPECT_TRUE(snapshot_format(ok({"-o"}), kConn).timer);
+}
+
+TEST(SnapshotPlan, dump_request) {
+  auto req = snapshot_request(ok({"-t4im"}), kConn, {1, 2, 3});
+  EXPECT_TRUE(req.tcp);
+  EXPECT_FALSE(req.udp || req.raw || req.unix_ || req.packet);
+  EXPECT_TRUE(req.ipv4);
+  EXPECT_FALSE(req.ipv6);
+  EXPECT_EQ(req.states, kConn);
+  EXPECT_TRUE(req.want_info && req.want_skmem);
+  EXPECT_EQ(req.inet_bytecode, (std::vector<uint8_t>{1, 2, 3}));
+
+  auto all = snapshot_request(ok({"-a"}), kAll, {});
+  EXPECT_TRUE(all.tcp && all.udp && all.raw && all.unix_ && all.packet);
+  // PACKET sockets only when UNCONN is among the states (ss's packet_show).
+  auto conn = snapshot_request(ok({}), kConn, {});
+  EXPECT_TRUE(conn.unix_);
+  EXPECT_FALSE(conn.packet);
+  EXPECT_TRUE(snapshot_request(ok({"-x"}), kConn, {}).unix_);
+  EXPECT_TRUE(snapshot_request(ok({"-A", "u_dgr"}), kConn, {}).unix_);
+}
+
+TEST(SnapshotPlan, summary_alone_unless_tables_or_filter_given) {
+  EXPECT_TRUE(summary_only(ok({"-s"})));
+  EXPECT_TRUE(summary_only(ok({"-sa"})));
+  EXPECT_FALSE(summary_only(ok({"-st"})));
+  EXPECT_FALSE(summary_only(ok({"-s", "state", "established"})));
+}
+
+}  // namespace
+}  // namespace sstrace::cli
