@@ -241,6 +241,7 @@ constexpr std::string_view kLongOptions[] = {
     "rtt-min-change-pct",
     "rtt-interval-ms",
     "ringbuf-kib",
+    "all-netns",
 };
 // Long options that take no value (--tcp=1 is a mistake, not a flag value).
 constexpr std::string_view kValueOptions[] = {
@@ -490,7 +491,7 @@ class Parser {
   CLI::App app_{"sstrace"};
   Options opts_;
   std::map<CLI::Option*, char> letter_;       // short letter of each ss option
-  std::map<CLI::Option*, std::string> long_;  // sstrace's long-only options
+  std::map<CLI::Option*, std::string> long_;  // sstrace's long-only (live) options
   bool help_ = false, version_ = false;
   int filter_files_ = 0;
 };
@@ -513,6 +514,8 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.rtt_interval_ms = parse_u32(o, v, "a number of milliseconds");
     else if (n == "ringbuf-kib")
       opts_.ringbuf_kib = parse_ringbuf_kib(o, v);
+    else if (n == "all-netns")
+      opts_.all_netns = true;
     return;
   }
   switch (letter_.at(opt)) {
@@ -644,6 +647,7 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   for (const char* n : {"duration", "resync", "metrics", "rtt-min-change-us", "rtt-min-change-pct",
                         "rtt-interval-ms", "ringbuf-kib"})
     long_[value(std::string("--") + n)] = n;
+  long_[flag("--all-netns")] = "all-netns";
 
   std::vector<std::string> args = prepare_args(argc, argv, opts_.command);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back

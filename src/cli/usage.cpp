@@ -74,6 +74,8 @@ live stream only:
        --rtt-interval-ms=MS     at most one rtt event per socket per MS
                                 (default 1000)
        --ringbuf-kib=KIB        ring buffer size, a power of two (default 8192)
+       --all-netns              follow every network namespace on the host
+                                (not with -N)
 
 Exit status: 0 done, 2 bad usage, 1 anything else.
 )";

@@ -275,6 +275,8 @@ TEST(Options, live_stream_values) {
   EXPECT_EQ(o.rtt_min_change_pct, 10u);
   EXPECT_EQ(o.rtt_interval_ms, 250u);
   EXPECT_EQ(o.ringbuf_kib, 16384u);
+  EXPECT_FALSE(ok({}).all_netns);
+  EXPECT_TRUE(ok({"--all-netns"}).all_netns);
   EXPECT_EQ(ok({"--metrics", "[::1]:9100"}).metrics_addr, "[::1]:9100");
   EXPECT_EQ(ok({"--metrics", ":9100"}).metrics_addr, ":9100");
   EXPECT_EQ(ok({"--metrics", "localhost:9100"}).metrics_addr, "localhost:9100");
@@ -359,6 +361,7 @@ TEST(Options, ambiguous_and_misused_long_options) {
   EXPECT_EQ(usage_error({"--s"}), "option '--s' is ambiguous (--socket, --summary)");
   EXPECT_EQ(usage_error({"--re"}), "option '--re' is ambiguous (--resolve, --resync)");
   EXPECT_EQ(usage_error({"--tcp=1"}), "--tcp: takes no value");
+  EXPECT_EQ(usage_error({"--all-netns=yes"}), "--all-netns: takes no value");
 }
 
 TEST(Options, missing_values) {
@@ -408,6 +411,8 @@ TEST(Options, live_only_options_are_refused_by_snapshot) {
             "--duration: only the live stream takes this option");
   EXPECT_EQ(usage_error({"snapshot", "--metrics", ":9100"}),
             "--metrics: only the live stream takes this option");
+  EXPECT_EQ(usage_error({"snapshot", "--all-netns"}),
+            "--all-netns: only the live stream takes this option");
   EXPECT_EQ(usage_error({"--duration", "5"}), "");
 }
 
