@@ -243,7 +243,8 @@ constexpr std::string_view kLongOptions[] = {
     "ringbuf-kib",
     "all-netns",
 };
-// Long options that take no value (--tcp=1 is a mistake, not a flag value).
+// Long options that take a value. The others are flags, and "--tcp=1" is a
+// mistake rather than a flag value.
 constexpr std::string_view kValueOptions[] = {
     "family",
     "query",
