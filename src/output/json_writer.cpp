@@ -1,0 +1,168 @@
+#include "output/json_writer.h"
+
+#include <cmath>
+
+namespace sstrace::output {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr std::string_view kReplacement = "\\ufffd";
+
+void append_control(std::string& out, unsigned char c) {
+  switch (c) {
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    default:
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+  }
+}
+
+bool is_continuation(unsigned char c) { return (c & 0xc0) == 0x80; }
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when the byte
+// there does not start one. Rejects overlong forms, surrogates and code
+// points past U+10FFFF (RFC 3629), which JSON parsers refuse too.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  const size_t left = s.size() - i;
+  if (c >= 0xc2 && c <= 0xdf) return left >= 2 && is_continuation(b(1)) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (left < 3 || !is_continuation(b(1)) || !is_continuation(b(2))) return 0;
+    if (c == 0xe0 && b(1) < 0xa0) return 0;  // overlong
+    if (c == 0xed && b(1) > 0x9f) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (left < 4 || !is_continuation(b(1)) || !is_continuation(b(2)) || !is_continuation(b(3)))
+      return 0;
+    if (c == 0xf0 && b(1) < 0x90) return 0;  // overlong
+    if (c == 0xf4 && b(1) > 0x8f) return 0;  // past U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void JsonWriter::append_string(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    // Copy the longest run that needs no escaping in one append.
+    size_t run = i;
+    while (run < s.size()) {
+      const auto c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20 || c == 0x7f) {
+      append_control(out, c);
+      ++i;
+    } else if (size_t n = utf8_sequence(s, i); n > 0) {
+      out.append(s.data() + i, n);
+      i += n;
+    } else {
+      out += kReplacement;
+      ++i;
+    }
+  }
+  out += '"';
+}
+
+void JsonWriter::separate() {
+  if (after_key_) {
+    after_key_ = false;
+  } else if (comma_) {
+    out_ += ',';
+  }
+  comma_ = true;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  separate();
+  out_ += '{';
+  comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  out_ += '}';
+  comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  separate();
+  out_ += '[';
+  comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  out_ += ']';
+  comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+  separate();
+  append_string(out_, name);
+  out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  separate();
+  append_string(out_, s);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+  separate();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(double d) {
+  if (!std::isfinite(d)) return null();
+  separate();
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  separate();
+  out_ += "null";
+  return *this;
+}
+
+}  // namespace sstrace::output
