@@ -1,0 +1,868 @@
+#include "output/format.h"
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+namespace sstrace::output {
+
+using diag::SockInfo;
+using diag::SockKind;
+
+namespace {
+
+// printf into a std::string; the formats here are short and fixed.
+template <typename... Args>
+std::string sprintf_str(const char* fmt, Args... args) {
+  char buf[128];
+  int n = std::snprintf(buf, sizeof buf, fmt, args...);
+  if (n < 0) return {};
+  if (static_cast<size_t>(n) < sizeof buf) return std::string(buf, n);
+  std::string s(n, '\0');
+  std::snprintf(s.data(), s.size() + 1, fmt, args...);
+  return s;
+}
+
+template <typename... Args>
+void appendf(std::string& out, const char* fmt, Args... args) {
+  out += sprintf_str(fmt, args...);
+}
+
+// A lookup cache guarded by a mutex: the live stream may format from more
+// than one thread, and every lookup behind it is slow (NSS, syscalls).
+template <typename K, typename V>
+class Cache {
+ public:
+  template <typename F>
+  V get(const K& key, F compute) {
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = map_.find(key); it != map_.end()) return it->second;
+    }
+    V v = compute();
+    std::lock_guard lock(mu_);
+    return map_.emplace(key, std::move(v)).first->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<K, V> map_;
+};
+
+struct AddrKey {
+  uint8_t family;
+  std::array<uint8_t, 16> addr;
+  bool operator==(const AddrKey&) const = default;
+};
+struct AddrKeyHash {
+  size_t operator()(const AddrKey& k) const {
+    uint64_t a, b;
+    std::memcpy(&a, k.addr.data(), 8);
+    std::memcpy(&b, k.addr.data() + 8, 8);
+    return std::hash<uint64_t>()(a ^ (b * 0x9e3779b97f4a7c15ULL) ^ k.family);
+  }
+};
+
+}  // namespace
+
+// --- Names -------------------------------------------------------------------
+
+std::string_view state_name(uint8_t state) {
+  // Index: kernel TCP state number (include/net/tcp_states.h).
+  static constexpr std::string_view kNames[] = {
+      "UNKNOWN",   "ESTAB",  "SYN-SENT",   "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+      "TIME-WAIT", "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN",     "CLOSING",
+  };
+  return state < std::size(kNames) ? kNames[state] : kNames[0];
+}
+
+std::string_view netid_name(SockKind kind) {
+  switch (kind) {
+    case SockKind::tcp:
+      return "tcp";
+    case SockKind::udp:
+      return "udp";
+    // ss names a netlink-dumped RAW socket after its protocol ("???" for
+    // ICMP); the reference kernel has no raw_diag, so ss reads
+    // /proc/net/raw and says "raw", which is also the honest name.
+    case SockKind::raw:
+      return "raw";
+    case SockKind::unix_stream:
+      return "u_str";
+    case SockKind::unix_dgram:
+      return "u_dgr";
+    case SockKind::unix_seqpacket:
+      return "u_seq";
+    case SockKind::packet_raw:
+      return "p_raw";
+    case SockKind::packet_dgram:
+      return "p_dgr";
+  }
+  return "???";
+}
+
+std::string_view family_name(const SockInfo& s) {
+  if (s.is_unix()) return "unix";
+  if (s.is_packet()) return "packet";
+  return s.family == AF_INET6 ? "inet6" : "inet";
+}
+
+std::string_view proto_name(SockKind kind) {
+  switch (kind) {
+    case SockKind::tcp:
+      return "tcp";
+    case SockKind::udp:
+      return "udp";
+    case SockKind::raw:
+      return "raw";
+    case SockKind::unix_stream:
+    case SockKind::unix_dgram:
+    case SockKind::unix_seqpacket:
+      return "unix";
+    case SockKind::packet_raw:
+    case SockKind::packet_dgram:
+      return "packet";
+  }
+  return "unknown";
+}
+
+std::string_view timer_name(uint8_t timer) {
+  static constexpr std::string_view kNames[] = {"off", "on", "keepalive", "timewait", "persist"};
+  return timer < std::size(kNames) ? kNames[timer] : "unknown";
+}
+
+std::string shutdown_text(uint8_t mask) {
+  // RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2 (include/net/sock.h).
+  std::string s = "<->";
+  if (mask & 1) s[0] = '-';
+  if (mask & 2) s[2] = '-';
+  return s;
+}
+
+// --- Numbers -----------------------------------------------------------------
+
+std::string ms_timer(uint32_t ms) {
+  unsigned secs = ms / 1000;
+  const unsigned minutes = secs / 60;
+  secs %= 60;
+  unsigned msecs = ms % 1000;
+  std::string out;
+  // ss keeps about two significant parts: minutes hide milliseconds, and
+  // ten minutes or more hide the seconds too.
+  if (minutes) {
+    msecs = 0;
+    appendf(out, "%umin", minutes);
+    if (minutes > 9) secs = 0;
+  }
+  if (secs) {
+    if (secs > 9) msecs = 0;
+    appendf(out, "%u%s", secs, msecs ? "." : "sec");
+  }
+  if (msecs) appendf(out, "%03ums", msecs);
+  return out;
+}
+
+std::string timer_text(uint8_t timer, uint32_t expires_ms, uint8_t retrans) {
+  std::string out = "timer:(";
+  out += timer_name(timer);
+  out += ',';
+  out += ms_timer(expires_ms);
+  appendf(out, ",%d)", static_cast<int>(retrans));
+  return out;
+}
+
+std::string rate_text(double bps, bool numeric) {
+  if (numeric) return sprintf_str("%.0f", bps);
+  if (bps >= 1e12) return sprintf_str("%.3gT", bps / 1e12);
+  if (bps >= 1e9) return sprintf_str("%.3gG", bps / 1e9);
+  if (bps >= 1e6) return sprintf_str("%.3gM", bps / 1e6);
+  if (bps >= 1e3) return sprintf_str("%.3gk", bps / 1e3);
+  return sprintf_str("%g", bps);
+}
+
+std::string g_text(double v) { return sprintf_str("%g", v); }
+
+// --- Addresses -----------------------------------------------------------------
+
+std::string addr_text(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  char buf[INET6_ADDRSTRLEN];
+  const int af = family == AF_INET6 ? AF_INET6 : AF_INET;
+  if (!inet_ntop(af, addr.data(), buf, sizeof buf)) return "?";
+  return buf;
+}
+
+bool addr_is_any(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  const size_t n = family == AF_INET6 ? 16 : 4;
+  for (size_t i = 0; i < n; ++i)
+    if (addr[i]) return false;
+  return true;
+}
+
+std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  static std::mutex mu;
+  static std::unordered_map<AddrKey, std::string, AddrKeyHash> names;
+  AddrKey key{family, addr};
+  {
+    std::lock_guard lock(mu);
+    if (auto it = names.find(key); it != names.end()) return it->second;
+  }
+  // ss looks v4-mapped IPv6 addresses up as the IPv4 address they carry.
+  int af = family == AF_INET6 ? AF_INET6 : AF_INET;
+  const uint8_t* p = addr.data();
+  socklen_t len = af == AF_INET6 ? 16 : 4;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (af == AF_INET6 && std::memcmp(p, kMapped, 12) == 0) {
+    af = AF_INET;
+    p += 12;
+    len = 4;
+  }
+  std::string name;
+  {
+    // gethostbyaddr is what ss calls (not getnameinfo): the same name for
+    // the same /etc/hosts line. Its static result needs the lock.
+    std::lock_guard lock(mu);
+    static bool opened = false;
+    if (!opened) {
+      sethostent(1);
+      opened = true;
+    }
+    if (const hostent* h = gethostbyaddr(p, len, af); h && h->h_name) name = h->h_name;
+    names.emplace(key, name);
+  }
+  return name;
+}
+
+std::string ss_host_column(uint8_t family, const std::array<uint8_t, 16>& addr, bool v6only,
+                           bool resolve) {
+  if (family == AF_INET6 && !v6only && addr_is_any(family, addr)) return "*";
+  std::string text;
+  if (resolve) text = host_name(family, addr);
+  if (text.empty()) text = addr_text(family, addr);
+  if (family == AF_INET6 && text.find(':') != std::string::npos) return "[" + text + "]";
+  return text;
+}
+
+namespace {
+
+// net.ipv4.ip_local_port_range of the namespace we run in; ss does not name
+// ports in it ("/etc/services lists a lot of useless names there").
+std::pair<unsigned, unsigned> ephemeral_range() {
+  static const std::pair<unsigned, unsigned> range = [] {
+    std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned lo = 0, hi = 0;
+    if (f >> lo >> hi) return std::pair{lo, hi};
+    return std::pair{1024u, 4999u};  // ss's fallback
+  }();
+  return range;
+}
+
+}  // namespace
+
+std::string service_text(uint16_t port, std::string_view proto, bool numeric) {
+  if (port == 0) return "*";
+  if (numeric) return std::to_string(port);
+  static Cache<uint32_t, std::string> cache;
+  const bool udp = proto == "udp";
+  const uint32_t key = (udp ? 1u << 16 : 0u) | port;
+  return cache.get(key, [&] {
+    auto [lo, hi] = ephemeral_range();
+    if (port >= lo && port <= hi) return std::to_string(port);
+    static std::mutex mu;  // getservbyport returns static storage
+    std::lock_guard lock(mu);
+    static bool opened = false;
+    if (!opened) {
+      setservent(1);
+      opened = true;
+    }
+    if (const servent* se = getservbyport(htons(port), udp ? "udp" : "tcp"); se && se->s_name)
+      return std::string(se->s_name);
+    return std::to_string(port);
+  });
+}
+
+std::string ip_proto_text(unsigned proto, bool numeric) {
+  if (numeric) return std::to_string(proto);
+  static Cache<unsigned, std::string> cache;
+  return cache.get(proto, [&] {
+    static std::mutex mu;
+    std::lock_guard lock(mu);
+    if (const protoent* pe = getprotobynumber(static_cast<int>(proto)); pe && pe->p_name)
+      return std::string(pe->p_name);
+    return "ipproto-" + std::to_string(proto);
+  });
+}
+
+std::string ll_proto_text(uint16_t proto, bool numeric) {
+  if (proto == 0x0003) return "*";  // ETH_P_ALL
+  // iproute2's ethertype names (lib/ll_proto.c); the first match wins, so
+  // 0x0800 is "ip".
+  struct Name {
+    uint16_t id;
+    const char* name;
+  };
+  static constexpr Name kNames[] = {
+      {0x0060, "loop"},      {0x0200, "pup"},      {0x0201, "pupat"},     {0x0800, "ip"},
+      {0x0805, "x25"},       {0x0806, "arp"},      {0x08ff, "bpq"},       {0x0a00, "ieeepup"},
+      {0x0a01, "ieeepupat"}, {0x6000, "dec"},      {0x6001, "dna_dl"},    {0x6002, "dna_rc"},
+      {0x6003, "dna_rt"},    {0x6004, "lat"},      {0x6005, "diag"},      {0x6006, "cust"},
+      {0x6007, "sca"},       {0x8035, "rarp"},     {0x809b, "atalk"},     {0x80f3, "aarp"},
+      {0x8137, "ipx"},       {0x86dd, "ipv6"},     {0x8863, "ppp_disc"},  {0x8864, "ppp_ses"},
+      {0x884c, "atmmpoa"},   {0x8884, "atmfate"},  {0x0001, "802_3"},     {0x0002, "ax25"},
+      {0x0003, "all"},       {0x0004, "802_2"},    {0x0005, "snap"},      {0x0006, "ddcmp"},
+      {0x0007, "wan_ppp"},   {0x0008, "ppp_mp"},   {0x0009, "localtalk"}, {0x000c, "can"},
+      {0x0010, "ppptalk"},   {0x0011, "tr_802_2"}, {0x0015, "mobitex"},   {0x0016, "control"},
+      {0x0017, "irda"},      {0x0018, "econet"},   {0x88ca, "tipc"},      {0x88a2, "aoe"},
+      {0x8100, "802.1Q"},    {0x88a8, "802.1ad"},  {0x88cc, "LLDP"},
+  };
+  if (!numeric)
+    for (const Name& n : kNames)
+      if (n.id == proto) return n.name;
+  return "[" + std::to_string(proto) + "]";
+}
+
+std::string if_name(uint32_t ifindex) {
+  if (ifindex == 0) return "*";
+  static Cache<uint32_t, std::string> cache;
+  return cache.get(ifindex, [&] {
+    char buf[IF_NAMESIZE];
+    if (if_indextoname(ifindex, buf)) return std::string(buf);
+    return "if" + std::to_string(ifindex);
+  });
+}
+
+namespace {
+
+// /proc/mounts escapes blanks and backslashes in paths as \ooo.
+std::string unescape_mount_path(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = 0;
+      bool ok = true;
+      for (size_t k = 1; k <= 3; ++k) {
+        if (s[i + k] < '0' || s[i + k] > '7') {
+          ok = false;
+          break;
+        }
+        v = v * 8 + (s[i + k] - '0');
+      }
+      if (ok) {
+        out += static_cast<char>(v);
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+std::optional<std::string> cgroup2_mount() {
+  std::ifstream f("/proc/self/mounts");
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string dev, dir, type;
+    if (in >> dev >> dir >> type && type == "cgroup2") return unescape_mount_path(dir);
+  }
+  return std::nullopt;
+}
+
+// cgroup id -> path under the cgroup2 mount. On cgroup2 the id is the
+// directory's kernfs inode number (kernel/cgroup/cgroup.c, cgroup_id()), so
+// one walk of the hierarchy maps them all, as ss does.
+class CgroupMap {
+ public:
+  std::string path(uint64_t id) {
+    std::lock_guard lock(mu_);
+    if (!loaded_) load();
+    if (auto it = paths_.find(id); it != paths_.end()) return it->second;
+    return sprintf_str("unreachable:%" PRIx64, id);
+  }
+
+ private:
+  void load() {
+    loaded_ = true;
+    auto mnt = cgroup2_mount();
+    if (!mnt) return;
+    root_len_ = mnt->size();
+    self_ = this;
+    nftw(mnt->c_str(), &CgroupMap::visit, 64, FTW_MOUNT | FTW_PHYS);
+    self_ = nullptr;
+  }
+
+  static int visit(const char* path, const struct stat* st, int type, FTW*) {
+    if (type != FTW_D) return 0;
+    std::string rel = std::string(path).substr(self_->root_len_);
+    if (rel.empty()) rel = "/";
+    self_->paths_.emplace(st->st_ino, rel);
+    return 0;
+  }
+
+  static inline CgroupMap* self_ = nullptr;  // nftw has no user pointer
+  std::mutex mu_;
+  bool loaded_ = false;
+  size_t root_len_ = 0;
+  std::unordered_map<uint64_t, std::string> paths_;
+};
+
+}  // namespace
+
+std::string cgroup_text(uint64_t id) {
+  static CgroupMap map;
+  return map.path(id);
+}
+
+// --- Owners and details ------------------------------------------------------
+
+std::string users_text(std::span<const sys::SocketUser> users) {
+  if (users.empty()) return {};
+  std::string out = "users:(";
+  bool first = true;
+  for (const sys::SocketUser& u : users) {
+    if (!first) out += ',';
+    first = false;
+    out += "(\"";
+    out += u.comm;
+    appendf(out, "\",pid=%d,fd=%d)", u.pid, u.fd);
+  }
+  out += ')';
+  return out;
+}
+
+std::string skmem_text(const SockInfo& s) {
+  if (s.has_skmem) {
+    const auto& m = s.skmem;
+    std::string out = sprintf_str(" skmem:(r%u,rb%u,t%u,tb%u,f%u,w%u,o%u", m[diag::kRmemAlloc],
+                                  m[diag::kRcvbuf], m[diag::kWmemAlloc], m[diag::kSndbuf],
+                                  m[diag::kFwdAlloc], m[diag::kWmemQueued], m[diag::kOptmem]);
+    // Backlog and drops came later (linux/sock_diag.h); ss prints what the
+    // kernel sent.
+    const size_t n = s.skmem_count ? s.skmem_count : size_t{diag::kSkMemVars};
+    if (n > diag::kBacklog) appendf(out, ",bl%u", m[diag::kBacklog]);
+    if (n > diag::kDrops) appendf(out, ",d%u", m[diag::kDrops]);
+    out += ')';
+    return out;
+  }
+  if (s.has_meminfo) {
+    const auto& m = s.meminfo;
+    return sprintf_str(" mem:(r%u,w%u,f%u,t%u)", m[0], m[1], m[2], m[3]);
+  }
+  return {};
+}
+
+namespace {
+
+// tcp_info as the kernel filled it: fields past tcp_info_len read as 0, the
+// way ss pads a short tcp_info from an older kernel.
+class TcpInfoView {
+ public:
+  explicit TcpInfoView(const SockInfo& s)
+      : ti_(s.tcp_info),
+        len_(s.tcp_info_len ? std::min<size_t>(s.tcp_info_len, sizeof(tcp_info))
+                            : sizeof(tcp_info)) {}
+  bool has(size_t offset, size_t size) const { return offset + size <= len_; }
+  const tcp_info& raw() const { return ti_; }
+
+ private:
+  const tcp_info& ti_;
+  size_t len_;
+};
+
+#define TI_HAS(v, f) (v).has(offsetof(tcp_info, f), sizeof(tcp_info::f))
+#define TI(v, f) (TI_HAS(v, f) ? (v).raw().f : decltype(tcp_info::f){})
+
+constexpr uint32_t kInitialRtoUs = 3000000;  // TCP_TIMEOUT_INIT, which ss hides
+
+// ss's send rate estimate: cwnd * mss per RTT, with Vegas' own RTT when it
+// has one.
+double send_bps(const SockInfo& s, const TcpInfoView& v) {
+  double rtt = TI(v, tcpi_rtt);
+  if (s.has_vegas && s.vegas.enabled && s.vegas.rtt_us && s.vegas.rtt_us != 0x7fffffff)
+    rtt = s.vegas.rtt_us;
+  const uint32_t mss = TI(v, tcpi_snd_mss), cwnd = TI(v, tcpi_snd_cwnd);
+  if (rtt > 0 && mss && cwnd) return static_cast<double>(cwnd) * mss * 8000000.0 / rtt;
+  return 0;
+}
+
+}  // namespace
+
+std::string tcp_info_text(const SockInfo& s, bool options, bool numeric) {
+  if (!s.has_tcp_info) return {};
+  const TcpInfoView v(s);
+  const tcp_info& t = v.raw();
+  std::string out;
+  auto u = [&](const char* name, uint64_t val) {
+    if (val) appendf(out, " %s:%" PRIu64, name, val);
+  };
+
+  if (options) {
+    if (t.tcpi_options & TCPI_OPT_TIMESTAMPS) out += " ts";
+    if (t.tcpi_options & TCPI_OPT_SACK) out += " sack";
+    if (t.tcpi_options & TCPI_OPT_ECN) out += " ecn";
+    if (t.tcpi_options & TCPI_OPT_ECN_SEEN) out += " ecnseen";
+    if (t.tcpi_options & TCPI_OPT_SYN_DATA) out += " fastopen";
+  }
+  if (!s.cong.empty()) out += " " + s.cong;
+  if (t.tcpi_options & TCPI_OPT_WSCALE)
+    appendf(out, " wscale:%d,%d", t.tcpi_snd_wscale, t.tcpi_rcv_wscale);
+  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs)
+    out += " rto:" + g_text(rto / 1000.0);
+  u("backoff", t.tcpi_backoff);
+  if (uint32_t rtt = TI(v, tcpi_rtt))
+    out += " rtt:" + g_text(rtt / 1000.0) + "/" + g_text(TI(v, tcpi_rttvar) / 1000.0);
+  if (uint32_t ato = TI(v, tcpi_ato)) out += " ato:" + g_text(ato / 1000.0);
+  u("mss", TI(v, tcpi_snd_mss));
+  u("pmtu", TI(v, tcpi_pmtu));
+  u("rcvmss", TI(v, tcpi_rcv_mss));
+  u("advmss", TI(v, tcpi_advmss));
+  u("cwnd", TI(v, tcpi_snd_cwnd));
+  if (uint32_t ssthresh = TI(v, tcpi_snd_ssthresh); ssthresh < 0xffff) u("ssthresh", ssthresh);
+  u("bytes_sent", TI(v, tcpi_bytes_sent));
+  u("bytes_retrans", TI(v, tcpi_bytes_retrans));
+  u("bytes_acked", TI(v, tcpi_bytes_acked));
+  u("bytes_received", TI(v, tcpi_bytes_received));
+  u("segs_out", TI(v, tcpi_segs_out));
+  u("segs_in", TI(v, tcpi_segs_in));
+  u("data_segs_out", TI(v, tcpi_data_segs_out));
+  u("data_segs_in", TI(v, tcpi_data_segs_in));
+
+  if (s.has_dctcp) {
+    if (s.dctcp.enabled)
+      appendf(out, " dctcp:(ce_state:%u,alpha:%u,ab_ecn:%u,ab_tot:%u)", s.dctcp.ce_state,
+              s.dctcp.alpha, s.dctcp.ab_ecn, s.dctcp.ab_tot);
+    else
+      out += " dctcp:fallback_mode";
+  }
+  if (s.has_bbr) {
+    out += " bbr:(bw:" + rate_text(s.bbr.bw * 8.0, numeric) +
+           "bps,mrtt:" + g_text(s.bbr.min_rtt_us / 1000.0);
+    if (s.bbr.pacing_gain) out += ",pacing_gain:" + g_text(s.bbr.pacing_gain / 256.0);
+    if (s.bbr.cwnd_gain) out += ",cwnd_gain:" + g_text(s.bbr.cwnd_gain / 256.0);
+    out += ')';
+  }
+
+  if (double bps = send_bps(s, v); bps > 0) out += " send " + rate_text(bps, numeric) + "bps";
+  u("lastsnd", TI(v, tcpi_last_data_sent));
+  u("lastrcv", TI(v, tcpi_last_data_recv));
+  u("lastack", TI(v, tcpi_last_ack_recv));
+  if (uint64_t pr = TI(v, tcpi_pacing_rate); pr && pr != ~0ULL) {
+    out += " pacing_rate " + rate_text(pr * 8.0, numeric) + "bps";
+    if (uint64_t max = TI(v, tcpi_max_pacing_rate); max && max != ~0ULL)
+      out += "/" + rate_text(max * 8.0, numeric) + "bps";
+  }
+  if (uint64_t dr = TI(v, tcpi_delivery_rate))
+    out += " delivery_rate " + rate_text(dr * 8.0, numeric) + "bps";
+  u("delivered", TI(v, tcpi_delivered));
+  u("delivered_ce", TI(v, tcpi_delivered_ce));
+  if (t.tcpi_delivery_rate_app_limited) out += " app_limited";
+  if (uint64_t busy = TI(v, tcpi_busy_time)) {
+    appendf(out, " busy:%" PRIu64 "ms", busy / 1000);
+    if (uint64_t rw = TI(v, tcpi_rwnd_limited))
+      appendf(out, " rwnd_limited:%" PRIu64 "ms(%.1f%%)", rw / 1000, 100.0 * rw / busy);
+    if (uint64_t sb = TI(v, tcpi_sndbuf_limited))
+      appendf(out, " sndbuf_limited:%" PRIu64 "ms(%.1f%%)", sb / 1000, 100.0 * sb / busy);
+  }
+  u("unacked", TI(v, tcpi_unacked));
+  if (uint32_t r = TI(v, tcpi_retrans), total = TI(v, tcpi_total_retrans); r || total)
+    appendf(out, " retrans:%u/%u", r, total);
+  u("lost", TI(v, tcpi_lost));
+  if (s.state != diag::kListen) u("sacked", TI(v, tcpi_sacked));
+  u("dsack_dups", TI(v, tcpi_dsack_dups));
+  u("fackets", TI(v, tcpi_fackets));
+  // 3 is the default (sysctl tcp_reordering); ss shows only a change.
+  if (uint32_t reo = TI(v, tcpi_reordering); reo != 3)
+    appendf(out, " reordering:%d", static_cast<int>(reo));
+  u("reord_seen", TI(v, tcpi_reord_seen));
+  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) out += " rcv_rtt:" + g_text(rr / 1000.0);
+  u("rcv_space", TI(v, tcpi_rcv_space));
+  u("rcv_ssthresh", TI(v, tcpi_rcv_ssthresh));
+  u("notsent", TI(v, tcpi_notsent_bytes));
+  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) out += " minrtt:" + g_text(mr / 1000.0);
+  u("rcv_ooopack", TI(v, tcpi_rcv_ooopack));
+  u("snd_wnd", TI(v, tcpi_snd_wnd));
+  return out;
+}
+
+// --- Events --------------------------------------------------------------------
+
+std::string rfc3339_utc_ns(int64_t ns) {
+  int64_t secs = ns / 1000000000;
+  int64_t rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    --secs;
+  }
+  const time_t tt = static_cast<time_t>(secs);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  return sprintf_str("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem / 1000));
+}
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+  return rfc3339_utc_ns(ns.count());
+}
+
+// --- JSON fields -----------------------------------------------------------------
+
+std::string json_laddr(const SockInfo& s) {
+  if (s.is_unix()) return s.unix_path.empty() ? "*" : s.unix_path;
+  if (s.is_packet()) return ll_proto_text(s.packet_protocol, true);
+  // The IPv6 wildcard of a dual-stack socket is "*" in ss; v6only shows "::".
+  if (s.family == AF_INET6 && !s.v6only && addr_is_any(s.family, s.local.addr)) return "*";
+  return addr_text(s.family, s.local.addr);
+}
+
+std::string json_raddr(const SockInfo& s) {
+  if (!s.is_inet() || addr_is_any(s.family, s.remote.addr)) return "*";
+  return addr_text(s.family, s.remote.addr);
+}
+
+namespace {
+
+void write_timer(JsonWriter& w, const SockInfo& s) {
+  w.key("timer").begin_object();
+  w.field("name", timer_name(s.timer));
+  w.field("expires_ms", s.expires_ms);
+  w.field("retrans", s.retrans);
+  w.end_object();
+}
+
+void write_skmem(JsonWriter& w, const SockInfo& s) {
+  static constexpr std::string_view kNames[] = {"rmem_alloc", "rcvbuf",    "wmem_alloc",
+                                                "sndbuf",     "fwd_alloc", "wmem_queued",
+                                                "optmem",     "backlog",   "drops"};
+  const size_t n = std::min<size_t>(
+      s.skmem_count ? size_t{s.skmem_count} : size_t{diag::kSkMemVars}, diag::kSkMemVars);
+  w.key("skmem").begin_object();
+  for (size_t i = 0; i < n; ++i) w.field(kNames[i], s.skmem[i]);
+  w.end_object();
+}
+
+void write_meminfo(JsonWriter& w, const SockInfo& s) {
+  w.key("meminfo").begin_object();
+  w.field("rmem", s.meminfo[0]);
+  w.field("wmem", s.meminfo[1]);
+  w.field("fmem", s.meminfo[2]);
+  w.field("tmem", s.meminfo[3]);
+  w.end_object();
+}
+
+void write_tcp_info(JsonWriter& w, const SockInfo& s) {
+  const TcpInfoView v(s);
+  const tcp_info& t = v.raw();
+  w.key("tcp_info").begin_object();
+  w.field("ts", (t.tcpi_options & TCPI_OPT_TIMESTAMPS) != 0);
+  w.field("sack", (t.tcpi_options & TCPI_OPT_SACK) != 0);
+  w.field("ecn", (t.tcpi_options & TCPI_OPT_ECN) != 0);
+  w.field("ecnseen", (t.tcpi_options & TCPI_OPT_ECN_SEEN) != 0);
+  w.field("fastopen", (t.tcpi_options & TCPI_OPT_SYN_DATA) != 0);
+  if (t.tcpi_options & TCPI_OPT_WSCALE) {
+    w.field("snd_wscale", static_cast<unsigned>(t.tcpi_snd_wscale));
+    w.field("rcv_wscale", static_cast<unsigned>(t.tcpi_rcv_wscale));
+  }
+// One field when the kernel's tcp_info reached it.
+#define TI_FIELD(name, f) \
+  if (TI_HAS(v, f)) w.field(name, t.f)
+  if (TI_HAS(v, tcpi_rto)) w.field("rto_ms", t.tcpi_rto / 1000.0);
+  w.field("backoff", static_cast<unsigned>(t.tcpi_backoff));
+  TI_FIELD("rtt_us", tcpi_rtt);
+  TI_FIELD("rttvar_us", tcpi_rttvar);
+  if (TI_HAS(v, tcpi_ato)) w.field("ato_ms", t.tcpi_ato / 1000.0);
+  TI_FIELD("mss", tcpi_snd_mss);
+  TI_FIELD("pmtu", tcpi_pmtu);
+  TI_FIELD("rcvmss", tcpi_rcv_mss);
+  TI_FIELD("advmss", tcpi_advmss);
+  TI_FIELD("cwnd", tcpi_snd_cwnd);
+  // TCP_INFINITE_SSTHRESH (0x7fffffff) until the first loss: unknown.
+  if (TI_HAS(v, tcpi_snd_ssthresh) && t.tcpi_snd_ssthresh < 0xffff)
+    w.field("ssthresh", t.tcpi_snd_ssthresh);
+  TI_FIELD("bytes_sent", tcpi_bytes_sent);
+  TI_FIELD("bytes_retrans", tcpi_bytes_retrans);
+  TI_FIELD("bytes_acked", tcpi_bytes_acked);
+  TI_FIELD("bytes_received", tcpi_bytes_received);
+  TI_FIELD("segs_out", tcpi_segs_out);
+  TI_FIELD("segs_in", tcpi_segs_in);
+  TI_FIELD("data_segs_out", tcpi_data_segs_out);
+  TI_FIELD("data_segs_in", tcpi_data_segs_in);
+  if (double bps = send_bps(s, v); bps > 0) w.field("send_bps", static_cast<uint64_t>(bps + 0.5));
+  TI_FIELD("lastsnd_ms", tcpi_last_data_sent);
+  TI_FIELD("lastrcv_ms", tcpi_last_data_recv);
+  TI_FIELD("lastack_ms", tcpi_last_ack_recv);
+  // ~0 means "no limit" for both pacing rates (SO_MAX_PACING_RATE unset).
+  if (TI_HAS(v, tcpi_pacing_rate) && t.tcpi_pacing_rate != ~0ULL)
+    w.field("pacing_rate_bps", t.tcpi_pacing_rate * 8);
+  if (TI_HAS(v, tcpi_max_pacing_rate) && t.tcpi_max_pacing_rate != ~0ULL)
+    w.field("max_pacing_rate_bps", t.tcpi_max_pacing_rate * 8);
+  if (TI_HAS(v, tcpi_delivery_rate)) {
+    w.field("delivery_rate_bps", t.tcpi_delivery_rate * 8);
+    w.field("app_limited", t.tcpi_delivery_rate_app_limited != 0);
+  }
+  TI_FIELD("delivered", tcpi_delivered);
+  TI_FIELD("delivered_ce", tcpi_delivered_ce);
+  TI_FIELD("busy_us", tcpi_busy_time);
+  TI_FIELD("rwnd_limited_us", tcpi_rwnd_limited);
+  TI_FIELD("sndbuf_limited_us", tcpi_sndbuf_limited);
+  TI_FIELD("unacked", tcpi_unacked);
+  TI_FIELD("retrans", tcpi_retrans);
+  TI_FIELD("retrans_total", tcpi_total_retrans);
+  TI_FIELD("lost", tcpi_lost);
+  TI_FIELD("sacked", tcpi_sacked);
+  TI_FIELD("dsack_dups", tcpi_dsack_dups);
+  TI_FIELD("fackets", tcpi_fackets);
+  TI_FIELD("reordering", tcpi_reordering);
+  TI_FIELD("reord_seen", tcpi_reord_seen);
+  TI_FIELD("rcv_rtt_us", tcpi_rcv_rtt);
+  TI_FIELD("rcv_space", tcpi_rcv_space);
+  TI_FIELD("rcv_ssthresh", tcpi_rcv_ssthresh);
+  TI_FIELD("notsent", tcpi_notsent_bytes);
+  // ~0 until the first RTT sample (minmax_reset in tcp_init_sock).
+  if (TI_HAS(v, tcpi_min_rtt) && t.tcpi_min_rtt != ~0U) w.field("min_rtt_us", t.tcpi_min_rtt);
+  TI_FIELD("rcv_ooopack", tcpi_rcv_ooopack);
+  TI_FIELD("snd_wnd", tcpi_snd_wnd);
+#undef TI_FIELD
+  w.end_object();
+}
+
+void write_cong_details(JsonWriter& w, const SockInfo& s) {
+  if (s.has_bbr) {
+    w.key("bbr").begin_object();
+    w.field("bw_bps", s.bbr.bw * 8);
+    w.field("min_rtt_us", s.bbr.min_rtt_us);
+    w.field("pacing_gain", s.bbr.pacing_gain / 256.0);
+    w.field("cwnd_gain", s.bbr.cwnd_gain / 256.0);
+    w.end_object();
+  }
+  if (s.has_dctcp) {
+    w.key("dctcp").begin_object();
+    w.field("enabled", s.dctcp.enabled != 0);
+    w.field("ce_state", s.dctcp.ce_state);
+    w.field("alpha", s.dctcp.alpha);
+    w.field("ab_ecn", s.dctcp.ab_ecn);
+    w.field("ab_tot", s.dctcp.ab_tot);
+    w.end_object();
+  }
+  if (s.has_vegas) {
+    w.key("vegas").begin_object();
+    w.field("enabled", s.vegas.enabled != 0);
+    w.field("rttcnt", s.vegas.rttcnt);
+    w.field("rtt_us", s.vegas.rtt_us);
+    w.field("min_rtt_us", s.vegas.minrtt_us);
+    w.end_object();
+  }
+}
+
+void write_kind_specific(JsonWriter& w, const SockInfo& s) {
+  if (s.is_inet() && s.ifindex) {
+    w.field("ifindex", s.ifindex);
+    w.field("dev", if_name(s.ifindex));
+  }
+  if (s.kind == SockKind::raw) w.field("protocol", s.raw_protocol);
+  if (s.is_packet()) {
+    w.field("packet_protocol", s.packet_protocol);
+    w.field("ifindex", s.ifindex);
+    if (s.ifindex) w.field("dev", if_name(s.ifindex));
+  }
+  if (s.is_unix()) {
+    w.field("peer_inode", s.unix_peer_inode);
+    if (s.has_unix_vfs) {
+      // "major:minor" of the kernel's dev_t (MAJOR << 20 | MINOR,
+      // include/linux/kdev_t.h), as /proc/self/mountinfo spells devices.
+      w.field("vfs_inode", s.unix_vfs_inode);
+      w.field("vfs_dev", std::to_string(s.unix_vfs_dev >> 20) + ":" +
+                             std::to_string(s.unix_vfs_dev & 0xfffff));
+    }
+  }
+}
+
+void write_socket_options(JsonWriter& w, const SockInfo& s) {
+  if (s.has_v6only) w.field("v6only", s.v6only);
+  if (s.has_shutdown) w.field("shutdown", shutdown_text(s.shutdown));
+  if (s.has_mark) w.field("mark", s.mark);
+  if (s.has_tos) w.field("tos", s.tos);
+  if (s.has_tclass) w.field("tclass", s.tclass);
+  if (s.has_class_id) w.field("class_id", s.class_id);
+  if (s.has_cgroup) {
+    w.field("cgroup_id", s.cgroup_id);
+    if (std::string path = cgroup_text(s.cgroup_id); !path.starts_with("unreachable:"))
+      w.field("cgroup", path);
+  }
+}
+
+void write_users(JsonWriter& w, std::span<const sys::SocketUser> users) {
+  if (users.empty()) return;
+  w.field("pid", users.front().pid);
+  w.field("comm", users.front().comm);
+  w.key("users").begin_array();
+  for (const sys::SocketUser& u : users) {
+    w.begin_object();
+    w.field("comm", u.comm);
+    w.field("pid", u.pid);
+    w.field("fd", u.fd);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
+void write_sock_fields(JsonWriter& w, const SockInfo& s, std::span<const sys::SocketUser> users) {
+  w.field("netns", s.netns);
+  w.field("cookie", s.cookie);
+  w.field("family", family_name(s));
+  w.field("proto", proto_name(s.kind));
+  w.field("netid", netid_name(s.kind));
+  // Packet sockets have no state of their own; ss shows them UNCONN.
+  w.field("state", state_name(s.is_packet() ? uint8_t{diag::kClose} : s.state));
+  w.field("laddr", json_laddr(s));
+  // Unix: the port columns of ss are the inode and the peer's inode;
+  // packet: the interface the socket is bound to.
+  if (s.is_unix()) {
+    w.field("lport", s.inode);
+    w.field("raddr", json_raddr(s));
+    w.field("rport", s.unix_peer_inode);
+  } else if (s.is_packet()) {
+    w.field("lport", s.ifindex);
+    w.field("raddr", json_raddr(s));
+    w.field("rport", 0);
+  } else {
+    w.field("lport", s.local.port);
+    w.field("raddr", json_raddr(s));
+    w.field("rport", s.remote.port);
+  }
+  w.field("recv_q", s.recv_q);
+  w.field("send_q", s.send_q);
+
+  // Minisockets carry no owner: the kernel reports uid 0 and inode 0.
+  if (!s.is_minisocket()) {
+    if (!s.is_unix()) w.field("uid", s.uid);
+    w.field("inode", s.inode);
+  }
+  write_kind_specific(w, s);
+  write_socket_options(w, s);
+  if (s.timer) write_timer(w, s);
+  if (s.has_skmem) write_skmem(w, s);
+  if (s.has_meminfo && !s.has_skmem) write_meminfo(w, s);
+  if (!s.cong.empty()) w.field("cong", s.cong);
+  if (!s.ulp.empty()) w.field("ulp", s.ulp);
+  if (s.has_tcp_info) write_tcp_info(w, s);
+  write_cong_details(w, s);
+  write_users(w, users);
+}
+
+}  // namespace sstrace::output
