@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -1457,43 +1458,222 @@ std::string unbracket(const std::string& a) {
 }
 
 std::string json_text(const Json& obj, const char* key) {
-  if (!obj.contains(key)) return "<absent>";
+  if (!obj.is_object() || !obj.contains(key)) return "<absent>";
   const Json& v = obj[key];
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
 }
 
-// ss's Netid for a row of a listing of one kind has to come from the
-// caller; for a JSON object it is the proto field.
+// ss prints "0.0.0.0:*" / "[::]:*" / "*:*" / "* 0" where there is no peer;
+// the contract spells that "*" and 0. Either spelling names "no peer".
 std::string peer_key(const std::string& addr, const std::string& port) {
-  // ss prints "0.0.0.0:*" / "[::]:*" / "*:*" where there is no peer; the
-  // contract spells that "*" and 0. Either spelling names "no peer".
-  if (port == "*" || port == "0") {
+  if (port == "*" || port == "0" || port.empty()) {
     if (addr == "*" || addr == "0.0.0.0" || addr == "::") return "<none>";
   }
   return addr + ":" + port;
 }
 
+std::string local_key(const std::string& addr, const std::string& port) {
+  return addr + ":" + (port == "*" ? "0" : port);
+}
+
+bool json_is_packet(const Json& o) {
+  std::string netid = json_text(o, "netid"), family = json_text(o, "family");
+  return netid.starts_with("p_") || family == "packet" || family == "link";
+}
+
+bool row_is_packet(const SsRow& r) { return r.netid.starts_with("p_"); }
+bool row_is_unix(const SsRow& r) { return r.netid.starts_with("u_"); }
+
+std::string cookie_hex(const Json& o) {
+  if (!o.is_object() || !o.contains("cookie") || !o["cookie"].is_number_unsigned()) return "";
+  std::ostringstream hex;
+  hex << std::hex << o["cookie"].get<uint64_t>();
+  return hex.str();
+}
+
+std::string json_inode(const Json& o) {
+  if (json_text(o, "netid").starts_with("u_") || json_text(o, "family") == "unix")
+    return json_text(o, "lport");
+  return json_text(o, "inode");
+}
+
+std::string row_inode(const SsRow& r) {
+  if (row_is_unix(r)) return r.local_port;
+  return r.extra("ino");
+}
+
+// A JSON member by dotted path ("tcp_info.mss"); nullptr when absent.
+const Json* member(const Json& o, const std::string& path) {
+  const Json* cur = &o;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string k = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!cur->is_object() || !cur->contains(k)) return nullptr;
+    cur = &(*cur)[k];
+    if (dot == std::string::npos) return cur;
+    start = dot + 1;
+  }
+}
+
+std::optional<double> number_at(const Json& o, const std::string& path) {
+  const Json* v = member(o, path);
+  if (!v || !v->is_number()) return std::nullopt;
+  return v->get<double>();
+}
+
+std::string shown(const Json& o, const std::string& path) {
+  const Json* v = member(o, path);
+  return v ? v->dump() : "<absent>";
+}
+
 }  // namespace
 
 std::string json_socket_key(const Json& obj) {
-  std::string key = json_text(obj, "state") + "|" + json_text(obj, "laddr") + ":" +
-                    json_text(obj, "lport") + "|" +
-                    peer_key(json_text(obj, "raddr"), json_text(obj, "rport")) + "|" +
-                    json_text(obj, "recv_q") + "|" + json_text(obj, "send_q");
-  return key;
+  if (json_is_packet(obj))
+    return "packet|" + json_text(obj, "state") + "|ino:" + json_text(obj, "inode") + "|" +
+           json_text(obj, "recv_q") + "|" + json_text(obj, "send_q");
+  return json_text(obj, "state") + "|" +
+         local_key(json_text(obj, "laddr"), json_text(obj, "lport")) + "|" +
+         peer_key(json_text(obj, "raddr"), json_text(obj, "rport")) + "|" +
+         json_text(obj, "recv_q") + "|" + json_text(obj, "send_q");
 }
 
 std::string ss_row_key(const SsRow& row) {
-  return row.state + "|" + unbracket(row.local_addr) + ":" + row.local_port + "|" +
+  if (row_is_packet(row))
+    return "packet|" + row.state + "|ino:" + row.extra("ino") + "|" + row.recv_q + "|" + row.send_q;
+  return row.state + "|" + local_key(unbracket(row.local_addr), row.local_port) + "|" +
          peer_key(unbracket(row.peer_addr), row.peer_port) + "|" + row.recv_q + "|" + row.send_q;
+}
+
+std::vector<std::string> compare_json_details(const SsRow& row, const Json& o) {
+  std::vector<std::string> out;
+  auto expect_num = [&](const std::string& path, double want, double tolerance = 0) {
+    auto got = number_at(o, path);
+    if (!got || std::abs(*got - want) > tolerance) {
+      std::ostringstream m;
+      m << path << " is " << shown(o, path) << ", ss shows " << want;
+      out.push_back(m.str());
+    }
+  };
+  auto num = [](const std::string& s) { return std::strtod(s.c_str(), nullptr); };
+  static const std::map<std::string, std::string> kSkmem = {
+      {"r", "rmem_alloc"}, {"rb", "rcvbuf"},   {"t", "wmem_alloc"},
+      {"tb", "sndbuf"},    {"f", "fwd_alloc"}, {"w", "wmem_queued"},
+      {"o", "optmem"},     {"bl", "backlog"},  {"d", "drops"}};
+  // ss -i's "key:value" tokens whose value is the tcp_info field of the
+  // same name, as a plain integer.
+  static const std::set<std::string> kSameName = {
+      "mss",        "pmtu",        "rcvmss",        "advmss",       "cwnd",
+      "ssthresh",   "bytes_sent",  "bytes_retrans", "bytes_acked",  "bytes_received",
+      "segs_out",   "segs_in",     "data_segs_out", "data_segs_in", "delivered",
+      "unacked",    "rcv_space",   "rcv_ssthresh",  "notsent",      "snd_wnd",
+      "reordering", "lost",        "sacked",        "fackets",      "dsack_dups",
+      "reord_seen", "rcv_ooopack", "backoff"};
+  static const std::set<std::string> kFlags = {"ts", "sack", "ecn", "ecnseen", "fastopen"};
+  bool has_info = false;
+  std::set<std::string> flags_seen;
+  std::vector<std::string> bare_words;
+  for (const auto& t : row.extras) {
+    size_t colon = t.find(':');
+    std::string key = colon == std::string::npos ? t : t.substr(0, colon);
+    std::string val = colon == std::string::npos ? "" : t.substr(colon + 1);
+    if (key == "timer" && val.size() > 2) {
+      // (name,expiry,retrans)
+      std::string inner = val.substr(1, val.size() - 2);
+      std::string name = inner.substr(0, inner.find(','));
+      std::string retrans = inner.substr(inner.rfind(',') + 1);
+      if (shown(o, "timer.name") != "\"" + name + "\"")
+        out.push_back("timer.name is " + shown(o, "timer.name") + ", ss shows " + name);
+      expect_num("timer.retrans", num(retrans));
+    } else if (key == "uid") {
+      expect_num("uid", num(val));
+    } else if (key == "ino" && !row_is_unix(row)) {
+      expect_num("inode", num(val));
+    } else if (key == "skmem" && val.size() > 2) {
+      std::istringstream parts(val.substr(1, val.size() - 2));
+      std::string part;
+      while (std::getline(parts, part, ',')) {
+        size_t d = part.find_first_of("0123456789");
+        auto it = kSkmem.find(part.substr(0, d));
+        if (it != kSkmem.end() && d != std::string::npos)
+          expect_num("skmem." + it->second, num(part.substr(d)));
+      }
+    } else if (key == "users" && val.size() > 2) {
+      static const std::regex user(R"re(\("([^"]*)",pid=(\d+),fd=(\d+)\))re");
+      std::multiset<std::string> want, got;
+      for (std::sregex_iterator it(val.begin(), val.end(), user), end; it != end; ++it)
+        want.insert((*it)[1].str() + "/" + (*it)[2].str() + "/" + (*it)[3].str());
+      const Json* users = member(o, "users");
+      if (users && users->is_array())
+        for (auto& u : *users)
+          got.insert(json_text(u, "comm") + "/" + json_text(u, "pid") + "/" + json_text(u, "fd"));
+      if (want != got) out.push_back("users are " + shown(o, "users") + ", ss shows " + val);
+      std::string first = json_text(o, "comm") + "/" + json_text(o, "pid") + "/";
+      bool owner_ok = false;
+      for (auto& w : want) owner_ok = owner_ok || w.starts_with(first);
+      if (!owner_ok)
+        out.push_back("pid/comm " + json_text(o, "pid") + "/" + json_text(o, "comm") +
+                      " is none of the users ss shows: " + val);
+    } else if (key == "wscale") {
+      has_info = true;
+      size_t comma = val.find(',');
+      expect_num("tcp_info.snd_wscale", num(val.substr(0, comma)));
+      expect_num("tcp_info.rcv_wscale", num(val.substr(comma + 1)));
+    } else if (key == "rto") {
+      has_info = true;
+      expect_num("tcp_info.rto_ms", num(val), 0.0011);
+    } else if (key == "ato") {
+      expect_num("tcp_info.ato_ms", num(val), 0.0011);
+    } else if (key == "rtt") {
+      has_info = true;
+      size_t slash = val.find('/');
+      // ss prints tcpi_rtt / 1000 with %g: six significant digits.
+      expect_num("tcp_info.rtt_us", num(val.substr(0, slash)) * 1000, 1.1);
+      expect_num("tcp_info.rttvar_us", num(val.substr(slash + 1)) * 1000, 1.1);
+    } else if (key == "minrtt") {
+      expect_num("tcp_info.min_rtt_us", num(val) * 1000, 1.1);
+    } else if (key == "rcv_rtt") {
+      expect_num("tcp_info.rcv_rtt_us", num(val) * 1000, 1.1);
+    } else if (key == "retrans" && val.find('/') != std::string::npos) {
+      size_t slash = val.find('/');
+      expect_num("tcp_info.retrans", num(val.substr(0, slash)));
+      expect_num("tcp_info.retrans_total", num(val.substr(slash + 1)));
+    } else if (kSameName.count(key) && !val.empty()) {
+      has_info = true;
+      expect_num("tcp_info." + key, num(val));
+    } else if (kFlags.count(t)) {
+      flags_seen.insert(t);
+    } else if (t == "app_limited") {
+      const Json* v = member(o, "tcp_info.app_limited");
+      if (!v || *v != true) out.push_back("tcp_info.app_limited is not true; ss shows app_limited");
+    } else if (colon == std::string::npos && !t.empty() &&
+               std::isalpha(static_cast<unsigned char>(t[0]))) {
+      bare_words.push_back(t);
+    }
+  }
+  if (has_info) {
+    for (const auto& f : kFlags) {
+      const Json* v = member(o, "tcp_info." + f);
+      bool want = flags_seen.count(f) > 0;
+      if (!v || !v->is_boolean() || v->get<bool>() != want)
+        out.push_back("tcp_info." + f + " is " + shown(o, "tcp_info." + f) + ", ss " +
+                      (want ? "shows" : "does not show") + " it");
+    }
+    // ss prints the congestion control's name as a bare word ("cubic").
+    std::string cong = json_text(o, "cong");
+    if (std::find(bare_words.begin(), bare_words.end(), cong) == bare_words.end())
+      out.push_back("cong is " + shown(o, "cong") + ", not among ss's words");
+  }
+  return out;
 }
 
 ::testing::AssertionResult json_matches_ss(const Netns& ns, const std::string& args,
                                            size_t min_rows) {
   std::vector<std::string> ss_args = shell_split(args);
-  // -e on the ss side adds the cookie (sk:) and nothing that changes which
-  // sockets are listed; every JSON object carries its cookie.
+  // -e on the ss side adds the cookie (sk:) and the inode (ino:) and
+  // nothing that changes which sockets are listed.
   ss_args.push_back("-e");
   std::vector<std::string> json_args = shell_split(args);
   json_args.push_back("--json");
@@ -1519,9 +1699,12 @@ std::string ss_row_key(const SsRow& row) {
     return ::testing::AssertionFailure() << "sstrace exited " << sst.status << both();
   if (!stable)
     return ::testing::AssertionFailure() << "the sockets kept changing between ss runs" << both();
-  if (table.rows.size() < min_rows)
+  std::vector<const SsRow*> rows;
+  for (auto& r : table.rows)
+    if (!is_observer_row(r)) rows.push_back(&r);
+  if (rows.size() < min_rows)
     return ::testing::AssertionFailure()
-           << "the fixture is wrong: ss shows " << table.rows.size() << " rows" << both();
+           << "the fixture is wrong: ss shows " << rows.size() << " rows" << both();
   std::string error;
   auto objs = parse_json_lines(sst.out, &error);
   if (!error.empty()) return ::testing::AssertionFailure() << error << both();
@@ -1534,6 +1717,7 @@ std::string ss_row_key(const SsRow& row) {
     problems += std::string("  cannot load the schema: ") + e.what() + "\n";
   }
   std::multiset<std::string> json_keys, ss_keys;
+  std::map<std::string, const Json*> by_cookie, by_inode;
   size_t line = 0;
   for (auto& o : objs) {
     ++line;
@@ -1546,18 +1730,11 @@ std::string ss_row_key(const SsRow& row) {
         o["netns"].get<uint64_t>() != ns.inode())
       problems += at + "netns is " + json_text(o, "netns") + ", the namespace's inode is " +
                   std::to_string(ns.inode()) + "\n";
-    std::string cookie = "<absent>";
-    if (o.contains("cookie") && o["cookie"].is_number_unsigned()) {
-      std::ostringstream hex;
-      hex << std::hex << o["cookie"].get<uint64_t>();
-      cookie = hex.str();
-    }
-    json_keys.insert(json_socket_key(o) + "|sk:" + cookie);
+    json_keys.insert(json_socket_key(o));
+    if (std::string c = cookie_hex(o); !c.empty()) by_cookie[c] = &o;
+    if (std::string i = json_inode(o); i != "<absent>" && i != "0") by_inode[i] = &o;
   }
-  for (auto& r : table.rows) {
-    std::string sk = r.extra("sk");
-    ss_keys.insert(ss_row_key(r) + "|sk:" + (sk.empty() ? "<absent>" : sk));
-  }
+  for (auto* r : rows) ss_keys.insert(ss_row_key(*r));
   std::vector<std::string> missing, extra;
   std::set_difference(ss_keys.begin(), ss_keys.end(), json_keys.begin(), json_keys.end(),
                       std::back_inserter(missing));
@@ -1565,9 +1742,36 @@ std::string ss_row_key(const SsRow& row) {
                       std::back_inserter(extra));
   for (auto& m : missing) problems += "  only in ss:   " + m + "\n";
   for (auto& m : extra) problems += "  only in JSON: " + m + "\n";
+
+  // Pair each row with its object by identity and compare the details.
+  for (auto* r : rows) {
+    const Json* o = nullptr;
+    std::string id;
+    if (std::string sk = r->extra("sk"); !sk.empty()) {
+      id = "cookie sk:" + sk;
+      auto it = by_cookie.find(sk);
+      if (it == by_cookie.end()) {
+        problems += "  no JSON object has the cookie of: " + join_tokens(*r) + "\n";
+        continue;
+      }
+      o = it->second;
+    } else if (std::string ino = row_inode(*r); !ino.empty() && ino != "0") {
+      id = "inode " + ino;
+      auto it = by_inode.find(ino);
+      if (it == by_inode.end()) continue;  // the key comparison reports it
+      o = it->second;
+    } else {
+      continue;
+    }
+    if (ss_row_key(*r) != json_socket_key(*o))
+      problems += "  " + id + ": ss " + ss_row_key(*r) + " but JSON " + json_socket_key(*o) + "\n";
+    for (auto& d : compare_json_details(*r, *o))
+      problems += "  " + id + " (" + r->state + " " + r->local_addr + ":" + r->local_port +
+                  "): " + d + "\n";
+  }
   if (!problems.empty())
     return ::testing::AssertionFailure()
-           << "(keys are state|laddr:lport|raddr:rport|recv_q|send_q|cookie)\n"
+           << "(keys are state|laddr:lport|raddr:rport|recv_q|send_q)\n"
            << problems << both();
   return ::testing::AssertionSuccess();
 }
@@ -1597,6 +1801,120 @@ std::optional<SsSummary> parse_summary(const std::string& text) {
   }
   if (s.total < 0 || s.tcp_total < 0 || s.transport.size() != 5) return std::nullopt;
   return s;
+}
+
+::testing::AssertionResult summary_matches_ss(const Netns& ns, const std::string& args) {
+  std::vector<std::string> argv = shell_split(args);
+  RunResult ss, sst;
+  std::optional<SsSummary> a, b;
+  bool stable = false;
+  auto same_local = [](const SsSummary& x, const SsSummary& y) {
+    return x.total == y.total && x.estab == y.estab && x.timewait == y.timewait &&
+           x.transport == y.transport;
+  };
+  for (int attempt = 0; attempt < 6 && !stable; ++attempt) {
+    RunResult before = run_ss(ns, argv);
+    sst = run_snapshot(ns, argv);
+    ss = run_ss(ns, argv);
+    auto first = parse_summary(before.out);
+    a = parse_summary(ss.out);
+    stable = first && a && same_local(*first, *a);
+    if (!stable) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  b = parse_summary(sst.out);
+  auto both = [&] {
+    return "\n--- " + ss.command + "\n" + ss.out + "--- " + sst.command + " (exit " +
+           std::to_string(sst.status) + ")\n" + sst.out +
+           (sst.err.empty() ? "" : "--- its stderr:\n" + clip(sst.err, 2000));
+  };
+  if (ss.status != 0 || !a) return ::testing::AssertionFailure() << "ss -s failed" << both();
+  if (sst.status != 0)
+    return ::testing::AssertionFailure() << "sstrace exited " << sst.status << both();
+  if (!stable) return ::testing::AssertionFailure() << "ss -s kept changing" << both();
+  if (!b) return ::testing::AssertionFailure() << "sstrace's summary is not ss's format" << both();
+  std::string problems;
+  auto cmp = [&](const char* what, long want, long got) {
+    if (want != got)
+      problems += std::string("  ") + what + ": ss " + std::to_string(want) + ", sstrace " +
+                  std::to_string(got) + "\n";
+  };
+  // "Total" is /proc/net/sockstat's "sockets: used" of the namespace, which
+  // counts the listing tool's own sockets there too (ss holds one netlink
+  // socket while it reads it). A tool may hold one or two more or fewer than
+  // ss does, so Total may differ by that much, and no more.
+  if (std::abs(a->total - b->total) > 2) cmp("Total", a->total, b->total);
+  cmp("estab", a->estab, b->estab);
+  cmp("timewait", a->timewait, b->timewait);
+  for (auto& [name, want] : a->transport) {
+    auto it = b->transport.find(name);
+    if (it == b->transport.end() || it->second != want)
+      problems += "  Transport " + name + " differs\n";
+  }
+  if (!problems.empty()) return ::testing::AssertionFailure() << problems << both();
+  return ::testing::AssertionSuccess();
+}
+
+std::string replace_ss_command(const std::string& pipeline, const std::string& replacement) {
+  // `ss` where a command starts: at the beginning, after |, &&, ||, ;.
+  static const std::regex cmd(R"((^|\|\||&&|\||;)(\s*)ss(\s|$))");
+  return std::regex_replace(pipeline, cmd, "$1$2" + replacement + "$3");
+}
+
+namespace {
+
+std::multiset<std::vector<std::string>> pipeline_lines(const std::string& out) {
+  std::multiset<std::vector<std::string>> lines;
+  for (auto& line : split_lines(out)) {
+    if (trim(line).empty()) continue;
+    SsRow row;
+    if (line.find("Recv-Q") != std::string::npos)
+      row.tokens = {strip_ws(line)};  // a header: ss aligns it to the widest cell
+    else
+      row.tokens = split_ws(line);
+    lines.insert(stable_tokens(row));
+  }
+  return lines;
+}
+
+}  // namespace
+
+::testing::AssertionResult pipeline_matches_ss(const Netns& ns, const std::string& pipeline,
+                                               size_t min_lines) {
+  std::string with_ss = replace_ss_command(pipeline, "ss");
+  const char* ref = std::getenv("SSTRACE_E2E_REFERENCE");
+  std::string tool = ref && std::string(ref) == "ss" ? std::string("ss")
+                                                     : shell_join({sstrace_binary(), "snapshot"});
+  std::string with_sstrace = replace_ss_command(pipeline, tool);
+  RunResult ss, sst;
+  bool stable = false;
+  for (int attempt = 0; attempt < 6 && !stable; ++attempt) {
+    RunResult before = ns.exec({"sh", "-c", with_ss});
+    sst = ns.exec({"sh", "-c", with_sstrace});
+    ss = ns.exec({"sh", "-c", with_ss});
+    stable = pipeline_lines(before.out) == pipeline_lines(ss.out);
+    if (!stable) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto both = [&] {
+    return "\n--- " + with_ss + "\n" + clip(ss.out) + "--- " + with_sstrace + "\n" + clip(sst.out) +
+           (sst.err.empty() ? "" : "--- its stderr:\n" + clip(sst.err, 2000));
+  };
+  if (!stable) return ::testing::AssertionFailure() << "the ss pipeline kept changing" << both();
+  auto want = pipeline_lines(ss.out), got = pipeline_lines(sst.out);
+  if (want.size() < min_lines)
+    return ::testing::AssertionFailure()
+           << "the fixture is wrong: the ss pipeline printed " << want.size() << " lines" << both();
+  if (want != got) {
+    std::vector<std::vector<std::string>> missing, extra;
+    std::set_difference(want.begin(), want.end(), got.begin(), got.end(),
+                        std::back_inserter(missing));
+    std::set_difference(got.begin(), got.end(), want.begin(), want.end(),
+                        std::back_inserter(extra));
+    std::string d;
+    for (auto& r : missing) d += "  only with ss:      " + join(r) + "\n";
+    for (auto& r : extra) d += "  only with sstrace: " + join(r) + "\n";
+    return ::testing::AssertionFailure() << "outputs differ:\n" << d << both();
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace sstrace::e2e

@@ -378,17 +378,27 @@ class JsonSchema {
 // The schema file the tests validate against (SSTRACE_SCHEMA_FILE).
 const JsonSchema& events_schema();
 
-// Key of a JSON snapshot object for comparing with an ss -n row: the fields
-// both must agree on (state, addresses, ports, queues). Also used on ss rows
-// (ss_row_key) so that the two sides compare as multisets.
+// Keys for comparing JSON snapshot objects with ss rows as multisets: the
+// fields both must agree on. Sockets with addresses (TCP, UDP, RAW, UNIX):
+// state, local address:port, peer address:port (no peer: "*" and 0, or
+// what ss prints), queues. ss shows a UNIX socket's inode and its peer's in
+// the port columns, and so does the JSON (lport, rport). PACKET sockets:
+// state, queues and inode (ss -e's ino:).
 std::string json_socket_key(const Json& obj);
 std::string ss_row_key(const SsRow& row);
 
-// Compares `sstrace snapshot ARGS --json` with `ss ARGS` in the namespace:
-// every line valid against the schema, type "snapshot", and the same
-// sockets field by field (via the keys above; with -e in ARGS also the
-// cookie against sk:). Stable against sockets changing between runs, like
-// compare_with_ss.
+// Compares one socket's details in JSON with its ss row, for what the ss
+// row shows: timer name and retransmissions (-o), uid, inode and cookie
+// (-e), skmem (-m), tcp_info and congestion control (-i), users (-p).
+// Returns one line per difference.
+std::vector<std::string> compare_json_details(const SsRow& row, const Json& obj);
+
+// Compares `sstrace snapshot ARGS --json` with `ss ARGS -e` in the
+// namespace: every line valid against the schema, type "snapshot", netns
+// the namespace's inode, the same sockets (keys above), each ss row with a
+// cookie (sk:) matched by cookie and each UNIX/PACKET row by inode, and for
+// those pairs compare_json_details. Stable against sockets changing between
+// runs, like compare_with_ss.
 ::testing::AssertionResult json_matches_ss(const Netns& ns, const std::string& args,
                                            size_t min_rows = 1);
 
@@ -402,5 +412,27 @@ struct SsSummary {
   std::map<std::string, std::vector<long>> transport;
 };
 std::optional<SsSummary> parse_summary(const std::string& text);
+
+// `sstrace snapshot ARGS` (ARGS containing -s) against `ss ARGS` in the
+// namespace, on the numbers that belong to the namespace and hold still:
+// Total (up to the listing tools' own sockets, see the .cpp), estab,
+// timewait and the whole Transport table. TCP's total, closed and orphaned
+// come from host-wide counters (tcp_sockets_allocated, tcp_orphan_count)
+// that any other process on the host moves, so they are only checked for
+// being present.
+::testing::AssertionResult summary_matches_ss(const Netns& ns, const std::string& args = "-s");
+
+// ---------------------------------------------------------------------------
+// Shell pipelines from the seeds
+
+// Runs a pipeline as written (`ss -mtO | grep 55544 | head -n 2`) inside the
+// namespace, once with ss and once with `sstrace snapshot` put where the
+// pipeline says `ss`, and compares the output lines as multisets of tokens
+// (header lines without their whitespace, time-dependent values as in
+// stable_tokens). Stable against sockets changing, like compare_with_ss.
+::testing::AssertionResult pipeline_matches_ss(const Netns& ns, const std::string& pipeline,
+                                               size_t min_lines = 1);
+// The pipeline with every `ss` command replaced by `replacement`.
+std::string replace_ss_command(const std::string& pipeline, const std::string& replacement);
 
 }  // namespace sstrace::e2e

@@ -119,6 +119,9 @@ void build_seed_world(SocketSet& s) {
   // "ss -lt": submission and hostmon.
   s.tcp_listen("0.0.0.0", 587);
   s.tcp_listen("0.0.0.0", 5355);
+  // "ss -lp | grep 80" (article 1): ss names port 80 "http", so only a port
+  // printed as a number can match.
+  s.tcp_listen("127.10.0.4", 18080);
 
   // Article 1's host 192.168.1.200 serving http and smtp to 192.168.1.130.
   int http = s.tcp_listen("127.192.1.200", 80);
@@ -140,6 +143,21 @@ void build_seed_world(SocketSet& s) {
   int l6 = s.tcp_listen("::1", 8443);
   s.tcp_connect(l6);
 }
+
+std::unique_ptr<SocketHolder> start_seed_sshd(const Netns& ns) {
+  return std::make_unique<SocketHolder>(ns, "sshd", [](SocketSet& s) {
+    int l = s.tcp_listen("127.10.0.4", 22);
+    for (const char* peer : {"127.113.165.102", "127.113.165.102", "127.183.139.102"}) {
+      TcpPair p = s.tcp_connect(l, peer);
+      s.keepalive(p.server);
+    }
+  });
+}
+
+const std::vector<std::string> kSeedStateNames = {
+    "established", "syn-sent",     "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait",
+    "closed",      "close-wait",   "last-ack", "listening",  "closing",    "all",
+    "connected",   "synchronized", "bucket",   "big"};
 
 std::vector<std::unique_ptr<SocketHolder>> build_big_world(const Netns& ns, size_t n,
                                                            int processes) {

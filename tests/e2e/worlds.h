@@ -37,6 +37,14 @@ std::string localize_seed_command(std::string cmd);
 // serving :80 and :25 to 192.168.1.130; UDP and UNIX sockets.
 void build_seed_world(SocketSet& s);
 
+// The seed host's sshd (article 2, `ss -atonp`): a process named "sshd"
+// holding 10.0.0.4:22 and keepalive connections to it from 113.90.165.102
+// and 183.240.139.102.
+std::unique_ptr<SocketHolder> start_seed_sshd(const Netns& ns);
+
+// The state names article 1 lists for `ss -4 state FILTER`.
+extern const std::vector<std::string> kSeedStateNames;
+
 // About `n` sockets of every kind, spread over `processes` child processes
 // (each under 20,000 fds). Returns the holders; they hold until destroyed.
 std::vector<std::unique_ptr<SocketHolder>> build_big_world(const Netns& ns, size_t n,
