@@ -9,8 +9,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace sstrace::diag {
 namespace {
@@ -326,7 +329,73 @@ Result<void> packet_attr(const Attr& a, SockInfo& out) {
   }
 }
 
+// ---- /proc/net ----------------------------------------------------------
+
+constexpr const char* kProc = "/proc/net";
+
+template <typename T>
+bool parse_num(std::string_view s, int base, T& out) {
+  if (s.empty()) return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// Splits on spaces into at most N fields; returns how many it found.
+template <size_t N>
+size_t split_fields(std::string_view line, std::array<std::string_view, N>& out) {
+  size_t n = 0;
+  size_t i = 0;
+  while (n < N) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i >= line.size()) break;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t') j++;
+    out[n++] = line.substr(i, j - i);
+    i = j;
+  }
+  return n;
+}
+
+// "0100007F:0035" or 32 hex digits and a port. The kernel prints each 32-bit
+// word of the address as it sits in memory, read as a host integer
+// (net/ipv4/raw.c, net/ipv6/datagram.c __ip6_dgram_sock_seq_show), so
+// storing the parsed words back in host order restores the bytes.
+bool parse_proc_endpoint(std::string_view field, uint8_t family, Endpoint& out) {
+  const size_t colon = field.find(':');
+  const size_t words = family == AF_INET6 ? 4 : 1;
+  if (colon != words * 8) return false;
+  for (size_t w = 0; w < words; w++) {
+    uint32_t v = 0;
+    if (!parse_num(field.substr(w * 8, 8), 16, v)) return false;
+    std::memcpy(out.addr.data() + w * 4, &v, 4);
+  }
+  return parse_num(field.substr(colon + 1), 16, out.port);
+}
+
 }  // namespace
+
+Result<bool> parse_proc_net_line(std::string_view line, uint8_t family, SockKind kind,
+                                 SockInfo& out) {
+  // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+  std::array<std::string_view, 10> f;
+  const size_t n = split_fields(line, f);
+  if (n >= 1 && f[0] == "sl") return false;
+  out.clear();
+  if (n < f.size()) {
+    return malformed(kProc, "line with " + std::to_string(n) + " fields: " + std::string(line));
+  }
+  const size_t q = f[4].find(':');
+  const bool ok = parse_proc_endpoint(f[1], family, out.local) &&
+                  parse_proc_endpoint(f[2], family, out.remote) && parse_num(f[3], 16, out.state) &&
+                  q != std::string_view::npos && parse_num(f[4].substr(0, q), 16, out.send_q) &&
+                  parse_num(f[4].substr(q + 1), 16, out.recv_q) && parse_num(f[7], 10, out.uid) &&
+                  parse_num(f[9], 10, out.inode);
+  if (!ok) return malformed(kProc, "cannot read line: " + std::string(line));
+  out.kind = kind;
+  out.family = family;
+  if (kind == SockKind::raw) out.raw_protocol = static_cast<uint8_t>(out.local.port);
+  return true;
+}
 
 Result<Bytes> MessageReader::next() {
   if (off_ >= data_.size()) return Bytes{};

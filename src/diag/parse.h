@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "common/result.h"
 #include "diag/sock_info.h"
@@ -56,5 +57,13 @@ int parse_done_msg(Bytes msg);
 Result<void> parse_inet(Bytes msg, SockKind kind, SockInfo& out);
 Result<void> parse_unix(Bytes msg, SockInfo& out);
 Result<void> parse_packet(Bytes msg, SockInfo& out);
+
+// One line of /proc/net/{tcp,udp,raw}{,6}, the fallback ss uses where the
+// kernel has no diag module for a protocol (the reference kernel has no
+// CONFIG_INET_RAW_DIAG). Returns false for the header line. There is no
+// cookie in these files: `out.cookie` stays 0. For RAW the local "port" is
+// the protocol, as raw_diag would report it.
+Result<bool> parse_proc_net_line(std::string_view line, uint8_t family, SockKind kind,
+                                 SockInfo& out);
 
 }  // namespace sstrace::diag

@@ -555,6 +555,75 @@ TEST(DiagParse, random_corruption_is_survived) {
   }
 }
 
+// ---- /proc/net fallback ----------------------------------------------------
+// Lines as net/ipv4/raw.c and net/ipv6/datagram.c print them on a
+// little-endian host.
+
+TEST(ProcNetLine, raw_v4_line) {
+  SockInfo s;
+  s.cookie = 99;  // from an earlier socket: must not survive
+  auto r = parse_proc_net_line(
+      "   1: 0100007F:0001 0200007F:0000 01 00000010:00000200 00:00000000 00000000  1000        0 "
+      "348461 2 0000000000000000 0",
+      AF_INET, SockKind::raw, s);
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_TRUE(*r);
+  EXPECT_EQ(s.kind, SockKind::raw);
+  EXPECT_EQ(s.family, AF_INET);
+  EXPECT_TRUE(addr_is(s.local, v4("127.0.0.1")));
+  EXPECT_TRUE(addr_is(s.remote, v4("127.0.0.2")));
+  EXPECT_EQ(s.local.port, 1);
+  EXPECT_EQ(s.raw_protocol, IPPROTO_ICMP);
+  EXPECT_EQ(s.state, kEstablished);
+  EXPECT_EQ(s.send_q, 0x10u);
+  EXPECT_EQ(s.recv_q, 0x200u);
+  EXPECT_EQ(s.uid, 1000u);
+  EXPECT_EQ(s.inode, 348461u);
+  EXPECT_EQ(s.cookie, 0u);
+}
+
+TEST(ProcNetLine, raw_v6_line_and_header) {
+  SockInfo s;
+  auto header = parse_proc_net_line(
+      "  sl  local_address                         remote_address                        st "
+      "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+      AF_INET6, SockKind::raw, s);
+  ASSERT_TRUE(header);
+  EXPECT_FALSE(*header);
+
+  auto r = parse_proc_net_line(
+      "   58: 00000000000000000000000001000000:003A 00000000000000000000000000000000:0000 07 "
+      "00000000:00000000 00:00000000 00000000     0        0 348462 2 0000000000000000 0",
+      AF_INET6, SockKind::raw, s);
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_TRUE(*r);
+  EXPECT_TRUE(addr_is(s.local, v6("::1")));
+  EXPECT_TRUE(addr_is(s.remote, v6("::")));
+  EXPECT_EQ(s.local.port, 58);
+  EXPECT_EQ(s.raw_protocol, IPPROTO_ICMPV6);
+  EXPECT_EQ(s.state, kClose);
+  EXPECT_EQ(s.inode, 348462u);
+}
+
+TEST(ProcNetLine, malformed_lines_are_errors) {
+  SockInfo s;
+  const char* bad[] = {
+      "",
+      "   1: 0100007F:0001",
+      "   1: 0100007X:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0 0",
+      "   1: 0100007F:0001 00000000:0000 07 0000000000000000 00:00000000 00000000 0 0 1 2 0 0",
+      "   1: 00007F:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0 0",
+      "   1: 0100007F:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 x 2 0 0",
+  };
+  for (const char* line : bad) {
+    EXPECT_FALSE(parse_proc_net_line(line, AF_INET, SockKind::raw, s)) << line;
+  }
+  // A v4 line read as v6 does not fit either.
+  EXPECT_FALSE(parse_proc_net_line(
+      "   1: 0100007F:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0 0",
+      AF_INET6, SockKind::raw, s));
+}
+
 // ---- netlink framing -------------------------------------------------------
 
 TEST(NetlinkFraming, reader_walks_messages_of_a_datagram) {
