@@ -3,10 +3,12 @@
 // kernel-side dump filter, and a BPF prefilter for the live stream.
 //
 // The semantics are iproute2 ss 6.1's, quirks included, because sstrace is
-// checked against ss on the same host (see docs/filter.md and the comments
-// in eval.cpp for each quirk). Deliberate differences: ports outside
-// 0-65535, negative ports and port comparisons without a number are usage
-// errors; parentheses may be attached to words ("(dport" and ":443)").
+// checked against ss on the same host (eval.h explains the two checks ss
+// makes and the comments in eval.cpp and values.cpp each quirk).
+// Deliberate differences: ports outside 0-65535, negative ports and port
+// comparisons without a number are usage errors; parentheses may be attached
+// to words ("(dport" and ":443)"); netlink: and vsock: addresses are refused
+// (sstrace does not dump those families).
 #pragma once
 
 #include <sys/socket.h>
@@ -64,7 +66,8 @@ struct Prefilter {
   std::vector<Range> rport_ranges{{0, 65535}};
   bool ipv4 = true;
   bool ipv6 = true;
-  uint32_t states = ~0u;  // 1 << TcpState
+  // 1 << TcpState, ss's bits (0-11): request sockets count as SYN-RECV.
+  uint32_t states = ~0u;
 
   static constexpr size_t kMaxBoxes = 16;
 
