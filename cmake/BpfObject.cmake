@@ -9,6 +9,7 @@
 
 find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
+find_program(BPF_STRIP NAMES llvm-strip llvm-strip-16 llvm-strip-15 llvm-strip-14 REQUIRED)
 
 execute_process(COMMAND ${BPF_CLANG} --version OUTPUT_VARIABLE _bpf_clang_version)
 string(REGEX MATCH "clang version ([0-9]+)" _ "${_bpf_clang_version}")
@@ -32,6 +33,7 @@ function(bpf_object name source)
   get_filename_component(_stem ${source} NAME_WE)
   set(_outdir ${CMAKE_CURRENT_BINARY_DIR}/bpf)
   set(_obj ${_outdir}/${_stem}.bpf.o)
+  set(_stripped ${_outdir}/${_stem}.stripped.bpf.o)
   set(_skel ${_outdir}/${_stem}.skel.h)
   file(MAKE_DIRECTORY ${_outdir})
 
@@ -49,10 +51,19 @@ function(bpf_object name source)
     COMMENT "BPF ${_stem}.bpf.c"
     VERBATIM)
 
+  # DWARF is for people; libbpf needs only .BTF/.BTF.ext (CO-RE). The
+  # skeleton embeds the object, so stripping it shrinks the header the
+  # loader compiles from megabytes to kilobytes.
+  add_custom_command(
+    OUTPUT ${_stripped}
+    COMMAND ${BPF_STRIP} -g ${_obj} -o ${_stripped}
+    DEPENDS ${_obj}
+    VERBATIM)
+
   add_custom_command(
     OUTPUT ${_skel}
-    COMMAND ${BPFTOOL} gen skeleton ${_obj} name ${_stem}_bpf > ${_skel}
-    DEPENDS ${_obj}
+    COMMAND ${BPFTOOL} gen skeleton ${_stripped} name ${_stem}_bpf > ${_skel}
+    DEPENDS ${_stripped}
     COMMENT "skeleton ${_stem}.skel.h"
     VERBATIM)
 
