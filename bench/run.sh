@@ -1,0 +1,674 @@
+#!/usr/bin/env bash
+# Runs every sstrace benchmark (issue 5) and writes docs/BENCHMARKS.md:
+# the results against their targets, the exact commands, the machine.
+#
+#   bench/run.sh [--quick] [--build-dir DIR] [--out FILE] [--save-baseline]
+#
+#   --quick          tiny sizes, one round each, under ~2 minutes: a smoke
+#                    test that every benchmark still runs (CI). Writes
+#                    DIR/BENCHMARKS.quick.md unless --out is given. Exits
+#                    non-zero only when a benchmark fails to run, never for
+#                    a missed target (a shared CI machine is too noisy).
+#   --build-dir DIR  where sstrace and bench/* were built (default:
+#                    build-bench, then build, under the repository)
+#   --out FILE       the report (default docs/BENCHMARKS.md)
+#   --save-baseline  store this run's numbers in bench/baseline.tsv: later
+#                    runs show them as the "before" column beside their own
+#
+# Needs root (namespaces, BPF), and: hyperfine, bpftrace, iperf3, ss, nstat,
+# ip, libbpf-tools (tcpstates, tcplife, tcprtt). Every process it starts is
+# bounded in time and killed by PID on exit; every namespace it creates is
+# named ssb-<pid>-* and deleted on exit, failure or signal included.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=0
+BUILD=""
+OUT=""
+SAVE_BASELINE=0
+while (($#)); do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --build-dir) BUILD=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --save-baseline) SAVE_BASELINE=1 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ -z $BUILD ]]; then
+  for d in "$REPO/build-bench" "$REPO/build"; do
+    [[ -x $d/sstrace && -x $d/bench/churn ]] && { BUILD=$d; break; }
+  done
+fi
+[[ -n $BUILD ]] || { echo "run.sh: no build with sstrace and bench/*; build first (cmake --build build-bench)" >&2; exit 1; }
+BUILD=$(cd "$BUILD" && pwd)
+SSTRACE=$BUILD/sstrace
+B=$BUILD/bench
+if [[ -z $OUT ]]; then
+  if ((QUICK)); then OUT=$BUILD/BENCHMARKS.quick.md; else OUT=$REPO/docs/BENCHMARKS.md; fi
+fi
+BASELINE=$REPO/bench/baseline.tsv
+
+# ---- sizes -------------------------------------------------------------------
+if ((QUICK)); then
+  SNAP_SIZES=(1000)
+  START_SOCKETS=2000
+  HF_RUNS=3
+  START_RUNS=2
+  CHURN_SECONDS=2
+  CHURN_ROUNDS=1
+  CHURN_CLIENTS_TRY=()
+  IPERF_SECONDS=1
+  IPERF_ROUNDS=1
+else
+  SNAP_SIZES=(10000 100000)
+  START_SOCKETS=100000
+  HF_RUNS=15
+  START_RUNS=7
+  CHURN_SECONDS=10
+  CHURN_ROUNDS=3
+  CHURN_CLIENTS_TRY=(2 4 8 16)
+  IPERF_SECONDS=5
+  IPERF_ROUNDS=5
+fi
+CHURN_CLIENTS=8
+HOLDER_MAX_PAIRS=9000 # 18,001 fds: under the 20,000 per-process limit
+SAFETY_S=900          # no process we start outlives this
+
+# ---- bookkeeping and cleanup -------------------------------------------------
+WORK=$(mktemp -d /dev/shm/sstrace-bench.XXXXXX)
+NS_PREFIX="ssb-$$"
+PIDS=()
+NAMESPACES=()
+RESULTS=$WORK/results.tsv
+COMMANDS=$WORK/commands.md
+: >"$RESULTS"
+: >"$COMMANDS"
+
+log() { echo "[run.sh $(date +%T)] $*" >&2; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$WORK"
+  ((rc == 0)) || log "failed (status $rc); namespaces and processes cleaned up"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts "$@" in the background, remembers its PID for cleanup; sets BGPID.
+bg() {
+  "$@" &
+  BGPID=$!
+  PIDS+=("$BGPID")
+}
+
+# Stops a background PID with SIGINT and waits at most $2 seconds.
+stop_pid() {
+  local pid=$1 limit=${2:-30} i
+  kill -INT "$pid" 2>/dev/null || true
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# Waits until FILE has a line matching REGEX, at most SECONDS.
+wait_line() {
+  local file=$1 re=$2 limit=$3 i
+  for ((i = 0; i < limit * 10; i++)); do
+    grep -qE "$re" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "timed out waiting for /$re/ in $file"
+  tail -5 "$file" >&2 || true
+  return 1
+}
+
+# Creates namespace ssb-<pid>-$1 and sets NS to its name (not echoed: a
+# command substitution would lose the cleanup bookkeeping in a subshell).
+new_ns() {
+  local ns="$NS_PREFIX-$1"
+  NS=$ns
+  ip netns add "$ns"
+  NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+  # The churn needs the whole port range and room for its TIME-WAITs so the
+  # kernel's handling does not change mid-run (the default 131072 buckets
+  # overflow after a few seconds at the top rate).
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
+    net.ipv4.tcp_max_tw_buckets=2000000
+}
+
+del_ns() {
+  ip netns del "$1" 2>/dev/null || true
+  local keep=() n
+  for n in "${NAMESPACES[@]}"; do [[ $n == "$1" ]] || keep+=("$n"); done
+  NAMESPACES=("${keep[@]}")
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+minimum() { sort -g | head -1; }
+maximum() { sort -g | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0 || a == "nan" || b == "nan") print "nan"; else printf "%.3f", a / b}'; }
+fmt() { awk -v x="$1" -v f="${2:-%.1f}" 'BEGIN {if (x == "nan" || x == "") print "n/a"; else printf f, x}'; }
+
+# result KEY VALUE OP TARGET "description" [unit]: one checked number.
+result() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "${6:-}" >>"$RESULTS"; }
+
+# cmd "benchmark" "command line": the exact commands, for the report.
+cmd() { printf -- '- %s: `%s`\n' "$1" "$2" >>"$COMMANDS"; }
+
+check_tools() {
+  [[ $(id -u) -eq 0 ]] || { echo "run.sh: needs root (namespaces, BPF)" >&2; exit 1; }
+  local t missing=()
+  for t in hyperfine bpftrace iperf3 ss nstat ip tcpstates tcplife tcprtt timeout; do
+    command -v "$t" >/dev/null || missing+=("$t")
+  done
+  for t in sstrace bench/churn bench/socket_holder bench/bare_dump bench/measure bench/time_to_sync; do
+    [[ -x $BUILD/$t ]] || missing+=("$BUILD/$t")
+  done
+  ((${#missing[@]} == 0)) || { echo "run.sh: missing: ${missing[*]} (scripts/setup.sh; apt-get install hyperfine)" >&2; exit 1; }
+}
+
+# ---- 1. snapshot ---------------------------------------------------------------
+HOLDERS=0
+HELD_PAIRS=0
+
+# Grows the namespace's established pairs to $2 sockets with more holders.
+grow_sockets() {
+  local ns=$1 want_pairs=$(($2 / 2)) n fam addr out
+  while ((HELD_PAIRS < want_pairs)); do
+    n=$((want_pairs - HELD_PAIRS))
+    ((n > HOLDER_MAX_PAIRS)) && n=$HOLDER_MAX_PAIRS
+    # IPv4 and IPv6 alternately: the dump covers both families.
+    if ((HOLDERS % 2)); then addr=::1; else addr=127.0.0.1; fi
+    out=$WORK/holder.$HOLDERS
+    bg "$B/socket_holder" --netns "$ns" --pairs "$n" --port $((40000 + HOLDERS)) \
+      --addr "$addr" --max-seconds "$SAFETY_S" >"$out"
+    wait_line "$out" '^ready' 120
+    HOLDERS=$((HOLDERS + 1))
+    HELD_PAIRS=$((HELD_PAIRS + n))
+  done
+}
+
+# hyperfine of one option set: sstrace snapshot, ss, bare_dump.
+snapshot_case() {
+  local ns=$1 size=$2 name=$3 ssopts=$4 jsonflag=$5 bareopts=$6
+  local csv=$WORK/hf.$size.$name.csv opts="$ssopts${jsonflag:+ $jsonflag}"
+  local c_sst="$SSTRACE snapshot $opts -N $ns"
+  local c_ss="ss $ssopts -N $ns"
+  local c_bare="$B/bare_dump $bareopts --netns $ns"
+  hyperfine --shell=none --warmup 2 --runs "$HF_RUNS" --export-csv "$csv" \
+    -n sstrace "$c_sst" -n ss "$c_ss" -n bare "$c_bare" >"$WORK/hf.$size.$name.log" 2>&1 ||
+    { cat "$WORK/hf.$size.$name.log" >&2; return 1; }
+  cmd "snapshot $size $name" "hyperfine --shell=none --warmup 2 --runs $HF_RUNS -n sstrace '$c_sst' -n ss '$c_ss' -n bare '$c_bare'"
+  # csv: command,mean,stddev,median,user,system,min,max
+  local row
+  for row in sstrace ss bare; do
+    awk -F, -v r="$row" -v size="$size" -v name="$name" '$1 == r {
+      printf "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\n", size, name, r, $4 * 1000, $7 * 1000, ($5 + $6) * 1000, $3 * 1000
+    }' "$csv" >>"$WORK/snapshot.tsv"
+  done
+  # Judged on CPU time (user+sys): on a shared 2-core machine the wall
+  # time is mostly the run queue; both are in the table.
+  local c_sst c_ss c_bare w
+  c_sst=$(awk -F, '$1 == "sstrace" {print $5 + $6}' "$csv")
+  c_ss=$(awk -F, '$1 == "ss" {print $5 + $6}' "$csv")
+  c_bare=$(awk -F, '$1 == "bare" {print $5 + $6}' "$csv")
+  w=$(awk -F, '{m[$1] = $4; n[$1] = $7} END {printf "wall median %.2f, min %.2f", m["sstrace"] / m["ss"], n["sstrace"] / n["ss"]}' "$csv")
+  result "snapshot.$size.$name.vs_ss" "$(ratio "$c_sst" "$c_ss")" "<=" 1.0 \
+    "snapshot $size sockets \`$opts\`: sstrace / ss, CPU ($w)" x
+  w=$(awk -F, '{m[$1] = $4; n[$1] = $7} END {printf "wall median %.2f, min %.2f", m["sstrace"] / m["bare"], n["sstrace"] / n["bare"]}' "$csv")
+  result "snapshot.$size.$name.vs_bare" "$(ratio "$c_sst" "$c_bare")" "<=" 1.3 \
+    "snapshot $size sockets \`$opts\`: sstrace / bare dump, CPU ($w)" x
+}
+
+count_check() {
+  local ns=$1 size=$2 a b c
+  a=$("$SSTRACE" snapshot -tanH -N "$ns" | wc -l)
+  b=$(ss -tanH -N "$ns" | wc -l)
+  c=$("$B/bare_dump" --netns "$ns" | awk '{print $2}')
+  printf '%s\t%s\t%s\t%s\n' "$size" "$a" "$b" "$c" >>"$WORK/snapshot_counts.tsv"
+  [[ $a == "$b" && $b == "$c" ]] || log "warning: socket counts differ at $size: sstrace $a, ss $b, bare $c"
+}
+
+bench_snapshot() {
+  local ns size
+  new_ns snap
+  ns=$NS
+  : >"$WORK/snapshot.tsv"
+  : >"$WORK/snapshot_counts.tsv"
+  for size in $(printf '%s\n' "${SNAP_SIZES[@]}" "$START_SOCKETS" | sort -nu); do
+    log "snapshot: $size sockets"
+    grow_sockets "$ns" "$size"
+    cmd "socket holders" "socket_holder --netns $ns --pairs N --port 4000K --addr 127.0.0.1|::1 (alternating; N <= $HOLDER_MAX_PAIRS, until $size sockets)"
+    [[ " ${SNAP_SIZES[*]} " == *" $size "* ]] || continue
+    count_check "$ns" "$size"
+    snapshot_case "$ns" "$size" tan "-tan" "" ""
+    snapshot_case "$ns" "$size" tan-json "-tan" "--json" ""
+    snapshot_case "$ns" "$size" tani "-tani" "" "--info"
+    snapshot_case "$ns" "$size" tani-json "-tani" "--json" "--info"
+  done
+  SNAP_NS=$ns # kept, with $START_SOCKETS sockets, for start-up and memory
+}
+
+# ---- 2 and 5. start-up and memory ----------------------------------------------
+bench_startup() {
+  local ns=$SNAP_NS out=$WORK/startup.txt
+  log "start-up and memory: $START_SOCKETS sockets, $START_RUNS runs"
+  local c="$B/time_to_sync --runs $START_RUNS --settle-ms 1000 -- $SSTRACE --json -N $ns --duration $SAFETY_S"
+  cmd "start-up and memory" "$c"
+  $c >"$out"
+  local s
+  s=$(grep '^time_to_sync:' "$out")
+  # "... sync_ms min A median B max C ..."
+  STARTUP_MIN=$(awk '{for (i = 1; i < NF; i++) if ($i == "sync_ms") {print $(i+2); exit}}' <<<"$s")
+  STARTUP_MED=$(awk '{for (i = 1; i < NF; i++) if ($i == "sync_ms") {print $(i+4); exit}}' <<<"$s")
+  STARTUP_MAX=$(awk '{for (i = 1; i < NF; i++) if ($i == "sync_ms") {print $(i+6); exit}}' <<<"$s")
+  HWM=$(awk '{for (i = 1; i < NF; i++) if ($i == "settled_hwm_kib") {print $(i+2) / 1024; exit}}' <<<"$s")
+  RSS=$(awk '{for (i = 1; i < NF; i++) if ($i == "settled_rss_kib") {print $(i+2) / 1024; exit}}' <<<"$s")
+  result startup.sync_ms "$(awk -v x="$STARTUP_MED" 'BEGIN {printf "%.0f", x}')" "<" 1000 \
+    "start-up: exec to \`sync\` with $START_SOCKETS sockets (median of $START_RUNS)" ms
+  result memory.vmhwm_mib "$(fmt "$HWM")" "<" 64 "memory: VmHWM after sync, $START_SOCKETS connections" MiB
+  result memory.vmrss_mib "$(fmt "$RSS")" "<" 64 "memory: VmRSS after sync, $START_SOCKETS connections" MiB
+  del_ns "$ns"
+}
+
+# ---- 3. churn --------------------------------------------------------------------
+# The exact number of transitions and of CLOSEs in the namespace, counted in
+# the kernel by bpftrace on the same tracepoint the tracers use.
+counter_prog() {
+  echo "tracepoint:sock:inet_sock_set_state /args->protocol == 6 && ((struct sock *)args->skaddr)->__sk_common.skc_net.net->ns.inum == $1/ { @all = count(); if (args->newstate == 7) { @close = count(); } }"
+}
+
+churn_generator() {
+  local ns=$1 secs=$2 clients=$3
+  "$B/churn" --netns "$ns" --duration "$secs" --clients "$clients" --servers 2
+}
+
+calibrate_churn() {
+  ((${#CHURN_CLIENTS_TRY[@]})) || return 0
+  local best=0 c rate ns
+  for c in "${CHURN_CLIENTS_TRY[@]}"; do
+    new_ns "cal$c"
+    ns=$NS
+    rate=$(churn_generator "$ns" 3 "$c" | awk '{print $7}')
+    del_ns "$ns"
+    log "churn calibration: $c client threads: $rate connections/s"
+    printf '%s\t%s\n' "$c" "$rate" >>"$WORK/calibration.tsv"
+    if awk -v a="$rate" -v b="$best" 'BEGIN {exit !(a > b)}'; then best=$rate CHURN_CLIENTS=$c; fi
+  done
+}
+
+# Waits until the libbpf-tools tracer under measure PID $1 has attached and
+# opened its perf buffer: a perf_event fd for the tracepoint plus one per
+# CPU. (Its header line is no sign: stdout to a file is block-buffered.)
+wait_attached() {
+  local mpid=$1 limit=$2 i child n
+  for ((i = 0; i < limit * 10; i++)); do
+    child=$(pgrep -P "$mpid" | head -1 || true)
+    if [[ -n $child ]]; then
+      n=$(ls -l "/proc/$child/fd" 2>/dev/null | grep -c 'perf_event' || true)
+      ((n >= $(nproc) + 1)) && { sleep 0.2; return 0; }
+    fi
+    sleep 0.1
+  done
+  log "timed out waiting for the tracer under PID $mpid to attach"
+  return 1
+}
+
+# Starts tracer $1 against namespace $2, output in $3.*; sets TPID.
+start_tracer() {
+  local kind=$1 ns=$2 base=$3
+  TPID=""
+  case $kind in
+    none) return 0 ;;
+    sstrace)
+      bg "$B/measure" --out "$base.cpu" -- "$SSTRACE" --json -N "$ns" --duration "$SAFETY_S" >"$base.out" 2>"$base.err"
+      TPID=$BGPID
+      wait_line "$base.out" '^\{"type":"sync"' 120 ;;
+    tcpstates | tcplife)
+      bg "$B/measure" --out "$base.cpu" --timeout "$SAFETY_S" -- "$kind" >"$base.out" 2>"$base.err"
+      TPID=$BGPID
+      wait_attached "$TPID" 60 ;;
+  esac
+}
+
+# Events delivered, events expected, events lost for tracer $1.
+tracer_counts() {
+  local kind=$1 base=$2 all=$3 closes=$4
+  case $kind in
+    none) echo "0 0 0" ;;
+    sstrace)
+      local state inferred lost
+      state=$(grep -c '^{"type":"state"' "$base.out" || true)
+      inferred=$(grep '^{"type":"state"' "$base.out" | grep -c '"inferred":true' || true)
+      lost=$(grep '^{"type":"exit"' "$base.out" | sed -E 's/.*"lost":([0-9]+).*/\1/')
+      echo "$((state - inferred)) $all ${lost:-nan}" ;;
+    tcpstates)
+      local n lost
+      n=$(grep -c '127\.42\.0\.' "$base.out" || true)
+      lost=$(awk '/lost [0-9]+ events/ {s += $2} END {print s + 0}' "$base.err")
+      echo "$n $all $lost" ;;
+    tcplife)
+      local n lost
+      n=$(grep -c '127\.42\.0\.' "$base.out" || true)
+      lost=$(awk '/lost [0-9]+ events/ {s += $2} END {print s + 0}' "$base.err")
+      echo "$n $closes $lost" ;;
+  esac
+}
+
+churn_one() {
+  local kind=$1 round=$2 ns ino base
+  base=$WORK/churn.$kind.$round
+  new_ns "c$round$kind"
+  ns=$NS
+  ino=$(stat -L -c %i "/run/netns/$ns")
+  bg timeout -s INT "$SAFETY_S" bpftrace -e "$(counter_prog "$ino")" >"$base.bt" 2>/dev/null
+  local bt=$BGPID
+  wait_line "$base.bt" 'Attaching' 90
+  start_tracer "$kind" "$ns" "$base"
+  churn_generator "$ns" "$CHURN_SECONDS" "$CHURN_CLIENTS" >"$base.gen"
+  sleep 1 # the server's last closes, then the tracers' last drain
+  [[ -z $TPID ]] || stop_pid "$TPID" 60
+  stop_pid "$bt" 30
+  local rate all closes opens delivered expected lost cpu rss total
+  rate=$(awk '{print $7}' "$base.gen")
+  all=$(awk '/^@all:/ {print $2}' "$base.bt")
+  closes=$(awk '/^@close:/ {print $2}' "$base.bt")
+  opens=$(ip netns exec "$ns" nstat -az TcpActiveOpens TcpPassiveOpens | awk '/Opens/ {s += $2} END {print s + 0}')
+  read -r delivered expected lost <<<"$(tracer_counts "$kind" "$base" "${all:-0}" "${closes:-0}")"
+  cpu=$(awk '{print $6}' "$base.cpu" 2>/dev/null || echo 0)
+  rss=$(awk '{print $8 / 1024}' "$base.cpu" 2>/dev/null || echo 0)
+  total=$delivered
+  [[ $kind == sstrace ]] && total=$(grep '^{"type":"exit"' "$base.out" | sed -E 's/.*"events":([0-9]+).*/\1/')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$round" "$rate" "${all:-0}" \
+    "${closes:-0}" "$opens" "$delivered" "$expected" "$lost" "${cpu:-0}" "${rss:-0}" "${total:-0}" >>"$WORK/churn.tsv"
+  log "churn $kind round $round: $rate conn/s, delivered $delivered / expected $expected, lost $lost, cpu ${cpu}s"
+  rm -f "$base.out"
+  del_ns "$ns"
+}
+
+# Median over rounds of column $3 of churn.tsv for tracer $1 (awk column).
+churn_med() { awk -F'\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$WORK/churn.tsv" | median; }
+
+bench_churn() {
+  : >"$WORK/churn.tsv"
+  : >"$WORK/calibration.tsv"
+  calibrate_churn
+  log "churn: $CHURN_CLIENTS client threads, $CHURN_SECONDS s, $CHURN_ROUNDS rounds"
+  local r k
+  for ((r = 1; r <= CHURN_ROUNDS; r++)); do
+    for k in none sstrace tcpstates tcplife; do churn_one "$k" "$r"; done
+  done
+  cmd "churn generator" "churn --netns NS --duration $CHURN_SECONDS --clients $CHURN_CLIENTS --servers 2 (defaults: 10% reset, 45% server-first, 45% client-first)"
+  cmd "expected transitions (bpftrace, every run)" "bpftrace -e '$(counter_prog NETNS_INODE)'"
+  cmd "churn: sstrace" "measure --out cpu -- sstrace --json -N NS > file (tmpfs)"
+  cmd "churn: tcpstates / tcplife" "measure --out cpu -- tcpstates > file; measure --out cpu -- tcplife > file"
+  local none sst tcs missing lost cpu_ev_s cpu_ev_t
+  none=$(churn_med none 3)
+  sst=$(churn_med sstrace 3)
+  missing=$(awk -F'\t' '$1 == "sstrace" {d = $8 - $7; if (d > m) m = d} END {print m + 0}' "$WORK/churn.tsv")
+  lost=$(awk -F'\t' '$1 == "sstrace" {if ($9 > m) m = $9} END {print m + 0}' "$WORK/churn.tsv")
+  # CPU per event: the tracer's CPU seconds over the events it wrote.
+  cpu_ev_s=$(awk -F'\t' '$1 == "sstrace" && $12 > 0 {print $10 / $12 * 1e6}' "$WORK/churn.tsv" | median)
+  cpu_ev_t=$(awk -F'\t' '$1 == "tcpstates" && $7 > 0 {print $10 / $7 * 1e6}' "$WORK/churn.tsv" | median)
+  CHURN_RATE_NONE=$none
+  result churn.lost "$lost" "==" 0 "churn at the top rate: sstrace events lost (max over rounds, default ring buffer)" events
+  result churn.missing "$missing" "==" 0 "churn: state transitions the kernel reported that sstrace did not (max over rounds)" events
+  result churn.cpu_per_event_vs_tcpstates "$(ratio "$cpu_ev_s" "$cpu_ev_t")" "<" 1.0 \
+    "churn: sstrace CPU per event / tcpstates CPU per event (medians)" x
+  result churn.slowdown_pct "$(awk -v a="$sst" -v b="$none" 'BEGIN {printf "%.1f", (1 - a / b) * 100}')" "<" 5 \
+    "churn: generator slowdown with sstrace vs no tracer (median rates)" "%"
+}
+
+# ---- 4. per-packet cost ---------------------------------------------------------
+iperf_one() {
+  local kind=$1 round=$2 ns=$3 base tpid=""
+  base=$WORK/iperf.$kind.$round
+  case $kind in
+    sstrace)
+      bg "$B/measure" --out "$base.cpu" -- "$SSTRACE" --json -N "$ns" --duration "$SAFETY_S" >"$base.out" 2>"$base.err"
+      tpid=$BGPID
+      wait_line "$base.out" '^\{"type":"sync"' 60 ;;
+    tcprtt)
+      bg "$B/measure" --out "$base.cpu" --timeout "$SAFETY_S" -- tcprtt >"$base.out" 2>"$base.err"
+      tpid=$BGPID
+      sleep 3
+      if ! kill -0 "$tpid" 2>/dev/null; then
+        wait "$tpid" 2>/dev/null || true
+        printf '%s\t%s\t%s\n' "$kind" "$round" nan >>"$WORK/iperf.tsv"
+        return 0
+      fi ;;
+    bpftrace-tcp_probe)
+      bg timeout -s INT "$SAFETY_S" bpftrace -e 'tracepoint:tcp:tcp_probe { @srtt_us = hist(args->srtt >> 3); }' >"$base.out" 2>/dev/null
+      tpid=$BGPID
+      wait_line "$base.out" 'Attaching' 90 ;;
+  esac
+  local gbps
+  gbps=$(ip netns exec "$ns" timeout $((IPERF_SECONDS + 30)) iperf3 -c 127.0.0.1 -p 5201 -t "$IPERF_SECONDS" -f m |
+    awk '/receiver/ {for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i-1) / 1000}')
+  [[ -z $tpid ]] || stop_pid "$tpid" 30
+  printf '%s\t%s\t%s\n' "$kind" "$round" "${gbps:-nan}" >>"$WORK/iperf.tsv"
+  log "iperf3 $kind round $round: ${gbps:-nan} Gbit/s"
+}
+
+bench_iperf() {
+  : >"$WORK/iperf.tsv"
+  local ns r k server
+  new_ns iperf
+  ns=$NS
+  bg ip netns exec "$ns" timeout "$SAFETY_S" iperf3 -s -p 5201 >/dev/null 2>&1
+  server=$BGPID
+  sleep 1
+  for ((r = 1; r <= IPERF_ROUNDS; r++)); do
+    for k in none sstrace tcprtt bpftrace-tcp_probe; do iperf_one "$k" "$r" "$ns"; done
+  done
+  cmd "per-packet cost: server" "ip netns exec NS iperf3 -s -p 5201"
+  cmd "per-packet cost: client" "ip netns exec NS iperf3 -c 127.0.0.1 -p 5201 -t $IPERF_SECONDS -f m (receiver rate)"
+  cmd "per-packet cost: tracers" "sstrace --json -N NS; tcprtt; bpftrace -e 'tracepoint:tcp:tcp_probe { @srtt_us = hist(args->srtt >> 3); }'"
+  local none sst
+  none=$(awk -F'\t' '$1 == "none" {print $3}' "$WORK/iperf.tsv" | median)
+  sst=$(awk -F'\t' '$1 == "sstrace" {print $3}' "$WORK/iperf.tsv" | median)
+  result iperf.loss_pct "$(awk -v a="$sst" -v b="$none" 'BEGIN {printf "%.1f", (1 - a / b) * 100}')" "<" 2 \
+    "per-packet: iperf3 throughput loss with sstrace (median of $IPERF_ROUNDS)" "%"
+  stop_pid "$server" 10
+  del_ns "$ns"
+}
+
+# ---- report ----------------------------------------------------------------------
+met() {
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "nan" || v == "") {print "n/a"; exit}
+    ok = (op == "<=" && v <= t) || (op == "<" && v < t) || (op == "==" && v == t)
+    print ok ? "met" : "**not met**"
+  }'
+}
+
+summary_table() {
+  echo "| benchmark | target | before | after | met |"
+  echo "| --- | --- | --- | --- | --- |"
+  local key val op target desc unit before after judged
+  while IFS=$'\t' read -r key val op target desc unit; do
+    before=$val
+    after="—"
+    if [[ -f $BASELINE && $SAVE_BASELINE -eq 0 ]]; then
+      before=$(awk -F'\t' -v k="$key" '$1 == k {print $2}' "$BASELINE")
+      after=$val
+    fi
+    judged=$val
+    echo "| $desc | $op $target $unit | ${before:-—} | $after | $(met "$judged" "$op" "$target") |"
+  done <"$RESULTS"
+}
+
+snapshot_tables() {
+  echo "| sockets | options | tool | median ms | min ms | CPU ms (user+sys, mean) | stddev ms |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}' "$WORK/snapshot.tsv"
+  echo
+  echo "Sockets listed (sstrace / ss / bare dump, listeners included):"
+  awk -F'\t' '{printf "%s: %s / %s / %s. ", $1, $2, $3, $4}' "$WORK/snapshot_counts.tsv"
+  echo
+}
+
+churn_tables() {
+  echo "Client threads: $CHURN_CLIENTS (calibration, 3 s each, no tracer: $(awk -F'\t' '{printf "%s threads %s/s; ", $1, $2}' "$WORK/calibration.tsv"))."
+  echo
+  echo "| tracer | round | conn/s | transitions (bpftrace) | CLOSEs | nstat opens | delivered | expected | lost | tracer CPU s | tracer max RSS MiB | all events written |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12}' "$WORK/churn.tsv"
+  echo
+  echo "| tracer | median conn/s | rate vs none | CPU µs per event | CPU µs per connection |"
+  echo "| --- | --- | --- | --- | --- |"
+  local k rate cpe cpc
+  for k in none sstrace tcpstates tcplife; do
+    rate=$(churn_med "$k" 3)
+    # Events: every line sstrace wrote (column 12), the lines of the others
+    # (column 7); connections: nstat's opens (column 6) / 2.
+    cpe=$(awk -F'\t' -v k="$k" '$1 == k {ev = (k == "sstrace") ? $12 : $7; if (ev > 0) print $10 / ev * 1e6}' "$WORK/churn.tsv" | median)
+    cpc=$(awk -F'\t' -v k="$k" '$1 == k && $6 > 0 {print $10 / ($6 / 2) * 1e6}' "$WORK/churn.tsv" | median)
+    [[ $k == none ]] && cpe=nan cpc=nan
+    echo "| $k | $(fmt "$rate" %.0f) | $(ratio "$rate" "$CHURN_RATE_NONE") | $(fmt "$cpe" %.2f) | $(fmt "$cpc" %.2f) |"
+  done
+}
+
+iperf_table() {
+  echo "| tracer | median Gbit/s | min | max | loss vs none |"
+  echo "| --- | --- | --- | --- | --- |"
+  local k med none
+  none=$(awk -F'\t' '$1 == "none" {print $3}' "$WORK/iperf.tsv" | median)
+  for k in none sstrace tcprtt bpftrace-tcp_probe; do
+    med=$(awk -F'\t' -v k="$k" '$1 == k && $3 != "nan" {print $3}' "$WORK/iperf.tsv" | median)
+    if [[ $med == nan ]]; then
+      echo "| $k | did not run | | | |"
+      continue
+    fi
+    awk -F'\t' -v k="$k" -v m="$med" -v none="$none" '$1 == k {v = $3 + 0; if (mn == "" || v < mn) mn = v; if (v > mx) mx = v}
+      END {printf "| %s | %.2f | %.2f | %.2f | %.1f%% |\n", k, m, mn, mx, (1 - m / none) * 100}' "$WORK/iperf.tsv"
+  done
+}
+
+machine() {
+  echo "- CPUs: $(nproc) ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'))"
+  echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "- kernel: $(uname -r)"
+  echo "- load average at start / end: $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: other work runs beside the benchmarks)"
+  echo "- sstrace: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet 2>/dev/null || echo ' (with uncommitted changes in the tree)'), $(basename "$BUILD") ($(awk -F= '/^CMAKE_BUILD_TYPE/ {print $2}' "$BUILD/CMakeCache.txt"))"
+  echo "- tools: $(ss -V 2>&1 | head -1), $(hyperfine --version), $(bpftrace --version), $(iperf3 --version | head -1 | cut -d' ' -f1-2), libbpf-tools $(dpkg-query -W -f='${Version}' libbpf-tools 2>/dev/null)"
+  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); mode: $( ((QUICK)) && echo quick || echo full)"
+}
+
+write_report() {
+  {
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`bench/run.sh$( ((QUICK)) && echo ' --quick')\`; do not edit by hand (the analysis comes"
+    echo "from bench/hotspots.md). Ratios are the portable result; absolute figures are for"
+    echo "the machine below. Targets are issue 5's."
+    echo
+    echo "## Machine"
+    echo
+    machine
+    echo
+    echo "## Results against targets"
+    echo
+    echo "\"before\" is bench/baseline.tsv (\`run.sh --save-baseline\`) when there is one, else this run;"
+    echo "\"after\" is this run when a baseline exists. \"met\" judges this run."
+    echo
+    summary_table
+    echo
+    echo "## 1. Snapshot"
+    echo
+    echo "Established pairs on loopback in a namespace (IPv4 and IPv6 holders alternating,"
+    echo "at most $HOLDER_MAX_PAIRS pairs per process). Each tool dumps every TCP socket"
+    echo "(\`-a\`); ss has no JSON output, so \`--json\` rows compare with ss's text."
+    echo "bare = bench/bare_dump: the netlink dump of TCP v4+v6, parsed to the attributes and"
+    echo "discarded (\`--info\` asks for the same extensions as \`-i\`). hyperfine, $HF_RUNS runs, 2 warm-ups."
+    echo
+    snapshot_tables
+    echo
+    echo "## 2. Start-up and 5. memory"
+    echo
+    echo "exec → end of the \`sync\` line on stdout, $START_SOCKETS sockets, $START_RUNS runs: min"
+    echo "$(fmt "$STARTUP_MIN") ms, median $(fmt "$STARTUP_MED") ms, max $(fmt "$STARTUP_MAX") ms. Memory read from"
+    echo "/proc/PID/status 1 s after sync (median over runs): VmHWM $(fmt "$HWM") MiB, VmRSS $(fmt "$RSS") MiB."
+    echo
+    echo '```'
+    cat "$WORK/startup.txt"
+    echo '```'
+    echo
+    echo "## 3. Churn"
+    echo
+    echo "bench/churn in a fresh namespace per run: 10% reset (SO_LINGER 0), 45% server closes"
+    echo "first, 45% client closes first; $CHURN_SECONDS s per run, $CHURN_ROUNDS rounds, tracers interleaved."
+    echo "Expected events are exact, counted in the kernel: a bpftrace program on"
+    echo "\`sock:inet_sock_set_state\` filtered to the namespace's inode counts every transition"
+    echo "(sstrace's and tcpstates' expected \`state\` events) and every → CLOSE (tcplife's expected"
+    echo "lines). It runs in every run, the no-tracer one included, so its cost is in every"
+    echo "rate alike. nstat's opens are a cross-check. sstrace's delivered count is its"
+    echo "non-inferred \`state\` events; its CPU per event divides by every event it wrote"
+    echo "(state, close, reset, rtt, ...). tcpstates and tcplife trace every namespace: their"
+    echo "lines are counted by the benchmark's addresses (127.42.0.x). Tracer CPU: user+sys"
+    echo "of the process from exec to exit (bench/measure)."
+    echo
+    churn_tables
+    echo
+    echo "## 4. Per-packet cost"
+    echo
+    echo "iperf3, one stream over loopback in a namespace, $IPERF_SECONDS s per run, $IPERF_ROUNDS rounds,"
+    echo "tracers interleaved. tcprtt (libbpf-tools) attaches to \`tcp_rcv_established\` with"
+    echo "fentry or a kprobe, neither of which this kernel allows, so it does not run here;"
+    echo "a bpftrace histogram of srtt on \`tcp:tcp_probe\` (the hook sstrace uses) stands in."
+    echo
+    iperf_table
+    echo
+    if [[ -f $REPO/bench/hotspots.md ]]; then
+      echo "## Hot spots (profiled; fixes proposed to the owners)"
+      echo
+      echo "From bench/hotspots.md (hand-written; numbers from bench/profile.sh)."
+      echo
+      sed '1{/^# /d}' "$REPO/bench/hotspots.md"
+      echo
+    fi
+    echo "## Commands"
+    echo
+    echo "All tools are in \`$(basename "$BUILD")/bench/\`; NS is a namespace run.sh creates."
+    echo
+    cat "$COMMANDS"
+  } >"$OUT.tmp"
+  mv "$OUT.tmp" "$OUT"
+  log "wrote $OUT"
+}
+
+save_baseline() {
+  ((SAVE_BASELINE)) || return 0
+  cut -f1,2 "$RESULTS" >"$BASELINE"
+  log "saved the baseline in $BASELINE"
+}
+
+main() {
+  check_tools
+  LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+  log "build $BUILD, work dir $WORK, $( ((QUICK)) && echo quick || echo full) mode"
+  bench_snapshot
+  bench_startup
+  bench_churn
+  bench_iperf
+  write_report
+  save_baseline
+}
+
+main
