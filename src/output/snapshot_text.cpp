@@ -358,6 +358,9 @@ class TextWriter final : public SnapshotWriter {
       if (!fmt_.oneline) ext += "\n\t";
       if (fmt_.memory) ext += skmem_text(s);
       if (fmt_.info) ext += tcp_info_text(s, fmt_.timer || fmt_.extended, fmt_.numeric);
+      // INET_DIAG_ULP_INFO comes unasked (to CAP_NET_ADMIN); ss names it
+      // with -m or -i. Its TLS details are not in SockInfo.
+      if (!s.ulp.empty()) ext += " tcp-ulp-" + s.ulp;
     }
   }
 

@@ -896,6 +896,76 @@ TEST(SnapshotJson, identity_timer_skmem_and_tcp_info_in_kernel_units) {
   EXPECT_EQ(objs.at(11).at("laddr"), "::ffff:127.0.0.1");
 }
 
+// Every field the writer can emit is declared in the schema and described
+// in docs/snapshot-json.md, nested objects included.
+TEST(SnapshotJson, every_field_is_in_the_schema_and_the_docs) {
+  const std::string root = std::string(SSTRACE_GOLDEN_DIR) + "/../../../docs/";
+  std::ifstream schema_in(root + "schema/events.schema.json");
+  std::ifstream doc_in(root + "snapshot-json.md");
+  ASSERT_TRUE(schema_in && doc_in);
+  const Json schema = Json::parse(schema_in);
+  std::stringstream doc;
+  doc << doc_in.rdbuf();
+  const Json& defs = schema.at("$defs");
+  auto props = [&](const std::string& def) -> const Json& { return defs.at(def).at("properties"); };
+
+  // Sockets with every optional part present.
+  std::vector<Sock> socks = tcp_world();
+  for (auto* world : {&packet_world, &unix_world, &raw_world, &udp_world})
+    for (Sock& s : world()) socks.push_back(s);
+  SockInfo extra = tcp_world()[2].get();
+  extra.ifindex = 1;
+  extra.has_mark = extra.has_tos = extra.has_tclass = extra.has_class_id = true;
+  extra.has_meminfo = true;
+  extra.has_skmem = false;
+  extra.has_dctcp = extra.has_vegas = true;
+  extra.ulp = "tls";
+  extra.tcp_info.tcpi_snd_ssthresh = 20;
+  extra.tcp_info.tcpi_max_pacing_rate = 1000;
+  FakeProc proc;
+  proc.socket(1, "init", 3, extra.inode);
+  const sys::SocketOwners owners = proc.scan();
+  std::string out = run_writer(true, {}, socks, &owners);
+  {
+    char* data = nullptr;
+    size_t size = 0;
+    std::FILE* f = open_memstream(&data, &size);
+    auto w = make_json_writer(f, {});
+    w->sock(extra, &owners);
+    w->finish();
+    std::fclose(f);
+    out += std::string(data, size);
+    std::free(data);
+  }
+
+  std::set<std::string> seen;
+  for (const Json& o : parse_lines(out)) {
+    for (auto& [k, v] : o.items()) {
+      if (k == "type" || k == "ts" || k == "v") continue;
+      EXPECT_TRUE(props("socket").contains(k) || props("snapshot_fields").contains(k)) << k;
+      EXPECT_NE(doc.str().find("`" + k + "`"), std::string::npos) << k << " not in the docs";
+      seen.insert(k);
+      const std::map<std::string, std::string> nested = {{"timer", "timer"},
+                                                         {"skmem", "skmem"},
+                                                         {"meminfo", "meminfo"},
+                                                         {"tcp_info", "tcp_info"},
+                                                         {"users", "user"}};
+      if (auto n = nested.find(k); n != nested.end()) {
+        const Json& inner = v.is_array() ? v.at(0) : v;
+        for (auto& [ik, iv] : inner.items()) {
+          EXPECT_TRUE(props(n->second).contains(ik)) << k << "." << ik;
+          EXPECT_NE(doc.str().find(ik), std::string::npos) << k << "." << ik << " not in the docs";
+        }
+      } else if (v.is_object()) {
+        const Json& decl = props("snapshot_fields").at(k).at("properties");
+        for (auto& [ik, iv] : v.items()) EXPECT_TRUE(decl.contains(ik)) << k << "." << ik;
+      }
+    }
+  }
+  for (const char* k : {"ulp", "mark", "meminfo", "dctcp", "vegas", "dev", "users"})
+    EXPECT_TRUE(seen.count(k)) << k;
+}
+
 TEST(SnapshotJson, owners_are_users_and_the_first_is_pid_and_comm) {
   FakeProc proc;
   proc.socket(700, "nginx", 6, 13282);
