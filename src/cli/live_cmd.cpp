@@ -397,8 +397,10 @@ void LiveStream::stream() {
 
 int LiveStream::run() {
   install_signal_handlers();
-  setup_filter();
+  // The filter reads interface names and the ephemeral port range: in the
+  // namespace it will be applied to.
   setup_namespace();
+  setup_filter();
   writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
                        : output::make_text_event_writer(stdout, clock_, output::EventFormat{});
   start_tracer();
