@@ -96,6 +96,22 @@ void put_cookie(uint64_t cookie, uint32_t (&out)[2]) {
   out[1] = static_cast<uint32_t>(cookie >> 32);
 }
 
+// Marks a SockDiag busy for one dump() or lookup(), exceptions included.
+class BusyScope {
+ public:
+  explicit BusyScope(bool& busy) : busy_(busy) { busy_ = true; }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+  ~BusyScope() { busy_ = false; }
+
+ private:
+  bool& busy_;
+};
+
+Error busy_error() {
+  return Error{"sock_diag request made from inside a dump callback on the same socket", EBUSY};
+}
+
 }  // namespace
 
 // One request: the body that follows the nlmsghdr, the bytecode attribute,
@@ -412,6 +428,8 @@ Result<void> SockDiag::dump_proc_raw(uint8_t family, uint32_t states, const Sock
 }
 
 Result<void> SockDiag::dump(const DumpRequest& req, const SockCallback& on_sock) {
+  if (busy_) return busy_error();
+  BusyScope busy(busy_);
   stats_ = {};
   // ss's order (misc/ss.c main): packet, unix, raw, udp, tcp.
   if (req.packet && (req.states & (1u << kClose))) {
@@ -439,6 +457,8 @@ Result<void> SockDiag::dump(const DumpRequest& req, const SockCallback& on_sock)
 }
 
 Result<std::optional<SockInfo>> SockDiag::lookup(const SockKey& key, bool want_info) {
+  if (busy_) return busy_error();
+  BusyScope busy(busy_);
   SockKind kind;
   switch (key.protocol) {
     case IPPROTO_TCP:

@@ -89,8 +89,12 @@ class SockDiag {
   // no diag module for (ENOENT/EOPNOTSUPP) is skipped silently, as ss does
   // (RAW: read from /proc/net instead, see DumpRequest).
   // If on_sock throws, the rest of that dump is drained by the next call.
+  // One request at a time: on_sock must not call dump() or lookup() on the
+  // same SockDiag (that is an EBUSY Error); use a second SockDiag for that.
   Result<void> dump(const DumpRequest& req, const SockCallback& on_sock);
-  // Returns nullopt when the socket does not exist (any more).
+  // Returns nullopt when the socket does not exist (any more), or when the
+  // key's cookie names another socket with the same addresses (ESTALE).
+  // want_info adds tcp_info and the congestion-control attributes.
   Result<std::optional<SockInfo>> lookup(const SockKey& key, bool want_info);
 
   int fd() const { return fd_.get(); }
@@ -113,6 +117,7 @@ class SockDiag {
   uint32_t netns_ = 0;
   uint32_t seq_ = 0;
   bool dump_pending_ = false;  // a dump's replies are still queued on fd_
+  bool busy_ = false;          // inside dump() or lookup()
   std::vector<uint8_t> buf_;   // one receive buffer for every datagram
   SockInfo info_;              // one SockInfo for every socket of a dump
   DumpStats stats_;
