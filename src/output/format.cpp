@@ -383,13 +383,20 @@ std::optional<std::string> cgroup2_mount() {
 
 // cgroup id -> path under the cgroup2 mount. On cgroup2 the id is the
 // directory's kernfs inode number (kernel/cgroup/cgroup.c, cgroup_id()), so
-// one walk of the hierarchy maps them all, as ss does.
+// one walk of the hierarchy maps them all, as ss does. A long-running
+// process sees cgroups come and go: an unknown id walks again, at most once
+// a second.
 class CgroupMap {
  public:
   std::string path(uint64_t id) {
     std::lock_guard lock(mu_);
-    if (!loaded_) load();
     if (auto it = paths_.find(id); it != paths_.end()) return it->second;
+    const auto now = std::chrono::steady_clock::now();
+    if (!loaded_ || now - loaded_at_ >= std::chrono::seconds(1)) {
+      load();
+      loaded_at_ = now;
+      if (auto it = paths_.find(id); it != paths_.end()) return it->second;
+    }
     return sprintf_str("unreachable:%" PRIx64, id);
   }
 
@@ -408,13 +415,14 @@ class CgroupMap {
     if (type != FTW_D) return 0;
     std::string rel = std::string(path).substr(self_->root_len_);
     if (rel.empty()) rel = "/";
-    self_->paths_.emplace(st->st_ino, rel);
+    self_->paths_.insert_or_assign(st->st_ino, std::move(rel));
     return 0;
   }
 
   static inline CgroupMap* self_ = nullptr;  // nftw has no user pointer
   std::mutex mu_;
   bool loaded_ = false;
+  std::chrono::steady_clock::time_point loaded_at_;
   size_t root_len_ = 0;
   std::unordered_map<uint64_t, std::string> paths_;
 };
