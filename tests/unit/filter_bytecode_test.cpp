@@ -429,7 +429,9 @@ TEST(FilterBytecode, kernel_model_agrees_with_the_evaluator) {
         // A socket the evaluator keeps is never dropped by the kernel with
         // the same program, except where only the kernel can know
         // (SOCK_BINDPORT_LOCK for autobound).
-        if (f.matches(s) && model != Tri::unknown) ASSERT_TRUE(ran) << text;
+        if (f.matches(s) && model != Tri::unknown) {
+          ASSERT_TRUE(ran) << text;
+        }
       }
     }
   }
