@@ -119,6 +119,11 @@ class Netns {
 
   // `ip netns exec NAME argv...`.
   RunResult exec(const std::vector<std::string>& argv, const std::string& input = "") const;
+  // `nsenter --net=/run/netns/NAME argv...`: the network namespace only.
+  // `ip netns exec` (and `ss -N`) also remount /sys for the namespace, which
+  // hides the cgroup2 mount: ss then prints cgroup:unreachable:N instead of
+  // the path it prints on the host. The reference runs of ss use this.
+  RunResult enter(const std::vector<std::string>& argv, const std::string& input = "") const;
   // Same, and throws with the command's stderr unless it exits 0.
   void must(const std::vector<std::string>& argv, const std::string& input = "") const;
   // `nft -f -` inside the namespace.
@@ -267,11 +272,11 @@ void raise_fd_limit();
 // ---------------------------------------------------------------------------
 // ss and sstrace
 
-// `ip netns exec NS ss ARGS...`
+// `ss ARGS...` inside the namespace (through Netns::enter).
 RunResult run_ss(const Netns& ns, const std::vector<std::string>& args);
 // `sstrace snapshot -N NS ARGS...`. With SSTRACE_E2E_REFERENCE=ss in the
-// environment this runs `ss -N NS ARGS...` instead: the tests then check
-// the harness itself (ss against ss must always pass).
+// environment this runs ss in the namespace instead: the tests then check
+// the harness itself (ss against ss must pass, JSON tests aside).
 RunResult run_snapshot(const Netns& ns, const std::vector<std::string>& args);
 
 // One row of ss's text output (continuation lines of -e/-i/-m without -O
