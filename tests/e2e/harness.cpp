@@ -31,6 +31,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -1294,6 +1295,29 @@ const std::set<std::string>& known_keywords() {
 }
 
 }  // namespace
+
+std::vector<std::string> JsonSchema::unsupported_keywords() const {
+  std::vector<std::string> out;
+  std::function<void(const Json&, const std::string&)> walk = [&](const Json& s,
+                                                                  const std::string& at) {
+    if (!s.is_object()) return;
+    for (auto& [k, v] : s.items()) {
+      std::string here = at + "/" + k;
+      if (!known_keywords().count(k)) out.push_back(here);
+      if (k == "properties" || k == "$defs" || k == "definitions" || k == "patternProperties") {
+        for (auto& [name, sub] : v.items()) walk(sub, here + "/" + name);
+      } else if (k == "allOf" || k == "anyOf" || k == "oneOf" || k == "prefixItems" ||
+                 (k == "items" && v.is_array())) {
+        for (size_t i = 0; i < v.size(); ++i) walk(v[i], here + "/" + std::to_string(i));
+      } else if (k == "items" || k == "not" || k == "if" || k == "then" || k == "else" ||
+                 k == "additionalProperties") {
+        walk(v, here);
+      }
+    }
+  };
+  walk(root_, "");
+  return out;
+}
 
 std::vector<std::string> JsonSchema::validate(const Json& value) const {
   std::vector<std::string> errors;

@@ -372,6 +372,8 @@ class JsonSchema {
   // Empty when valid; otherwise one message per violation, with its JSON
   // pointer.
   std::vector<std::string> validate(const Json& value) const;
+  // Keywords anywhere in the schema that this validator does not check.
+  std::vector<std::string> unsupported_keywords() const;
 
  private:
   void check(const Json& schema, const Json& value, const std::string& where,
