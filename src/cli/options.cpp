@@ -470,6 +470,14 @@ struct Spec {
   std::string display;
 };
 
+// Never in a command line a person types (ASCII unit separator).
+constexpr char kBracketShield = '\x1f';
+
+std::string unshield(std::string s) {
+  if (!s.empty() && s.front() == kBracketShield) s.erase(0, 1);
+  return s;
+}
+
 class Parser {
  public:
   Parser() {
@@ -651,6 +659,10 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   long_[flag("--all-netns")] = "all-netns";
 
   std::vector<std::string> args = prepare_args(argc, argv, opts_.command);
+  // CLI11 reads a word like "[::1]" as a bracketed list and strips it to
+  // "::1" (Option::_add_result); shield such words and unshield them after.
+  for (std::string& a : args)
+    if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a.insert(0, 1, kBracketShield);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
   try {
     app_.parse(reversed);
@@ -667,7 +679,7 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
     if (letter_.count(opt) == 0 && long_.count(opt) == 0) continue;  // FILTER
     size_t i = seen[opt]++;
     const auto& results = opt->results();
-    apply(opt, i < results.size() ? results[i] : std::string(), sel);
+    apply(opt, i < results.size() ? unshield(results[i]) : std::string(), sel);
   }
   if (help_) {
     print_usage(stdout);
@@ -677,8 +689,9 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
     std::printf("sstrace %s\n", SSTRACE_VERSION);
     return std::nullopt;
   }
+  for (std::string& w : opts_.filter_words) w = unshield(w);
   for (const std::string& extra : app_.remaining())
-    if (extra != "--") unknown_option(extra);
+    if (extra != "--") unknown_option(unshield(extra));
   reject_live_only_in_snapshot();
   sel.finish(opts_);
   return opts_;

@@ -475,3 +475,21 @@ TEST(SnapshotPlan, summary_alone_unless_tables_or_filter_given) {
 
 }  // namespace
 }  // namespace sstrace::cli
+
+namespace sstrace::cli {
+namespace {
+
+// CLI11 treats "[a,b]" as a list; a bracketed IPv6 address must reach the
+// filter as typed.
+TEST(Options, bracketed_filter_words_arrive_as_typed) {
+  std::vector<std::string> argv = {"sstrace", "snapshot", "-tan", "src",
+                                   "[::1]",   "or",       "dst",  "[::1]:22"};
+  std::vector<char*> ptrs;
+  for (auto& a : argv) ptrs.push_back(a.data());
+  auto o = parse_options(int(ptrs.size()), ptrs.data());
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->filter_words, (std::vector<std::string>{"src", "[::1]", "or", "dst", "[::1]:22"}));
+}
+
+}  // namespace
+}  // namespace sstrace::cli
