@@ -236,7 +236,7 @@ snapshot_case() {
   local csv=$WORK/hf.$size.$name.csv opts="$ssopts${jsonflag:+ $jsonflag}"
   local c_sst="$SSTRACE snapshot $opts -N $ns"
   local c_ss="ss $ssopts -N $ns"
-  local c_bare="$B/bare_dump $bareopts --netns $ns"
+  local c_bare="$B/bare_dump${bareopts:+ $bareopts} --netns $ns"
   run_fg hyperfine --shell=none --warmup 2 --runs "$HF_RUNS" --export-csv "$csv" \
     -n sstrace "$c_sst" -n ss "$c_ss" -n bare "$c_bare" >"$WORK/hf.$size.$name.log" 2>&1 ||
     { cat "$WORK/hf.$size.$name.log" >&2; return 1; }
@@ -280,7 +280,7 @@ bench_snapshot() {
   for size in $(printf '%s\n' "${SNAP_SIZES[@]}" "$START_SOCKETS" | sort -nu); do
     log "snapshot: $size sockets"
     grow_sockets "$ns" "$size"
-    cmd "socket holders" "socket_holder --netns $ns --pairs N --port 200KK --addr 127.0.0.1|::1 (alternating; N <= $HOLDER_MAX_PAIRS, until $size sockets)"
+    cmd "socket holders" "socket_holder --netns $ns --pairs N --port 20000+K --addr 127.0.0.1|::1 (alternating; N <= $HOLDER_MAX_PAIRS, until $size sockets)"
     [[ " ${SNAP_SIZES[*]} " == *" $size "* ]] || continue
     count_check "$ns" "$size"
     snapshot_case "$ns" "$size" tan "-tan" "" ""
@@ -775,7 +775,8 @@ write_report() {
       echo
       echo "From bench/hotspots.md (hand-written; numbers from bench/profile.sh)."
       echo
-      sed '1{/^# /d}' "$REPO/bench/hotspots.md"
+      # Without its title and the blank line after it.
+      awk 'NR == 1 && /^# / {t = 1; next} t && /^$/ {t = 0; next} {t = 0; print}' "$REPO/bench/hotspots.md"
       echo
     fi
     echo "## Commands"
