@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/netlink_diag.h>
 #include <linux/packet_diag.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -329,6 +330,34 @@ Result<void> packet_attr(const Attr& a, SockInfo& out) {
   }
 }
 
+// ---- netlink -------------------------------------------------------------
+
+constexpr const char* kNetlink = "netlink_diag";
+
+Result<void> netlink_attr(const Attr& a, SockInfo& out) {
+  switch (a.type) {
+    case NETLINK_DIAG_MEMINFO:  // type 0 (linux/netlink_diag.h)
+      if (auto r = read_skmem(a, kNetlink, out); !r) return r;
+      // ss.c netlink_show_sock(): Recv-Q and Send-Q are the memory in use.
+      out.recv_q = out.skmem[kRmemAlloc];
+      out.send_q = out.skmem[kWmemAlloc];
+      return {};
+    case NETLINK_DIAG_GROUPS: {
+      // A bitmap of unsigned longs (sk_diag_dump_groups(),
+      // net/netlink/diag.c); empty when the socket joined no group. ss reads
+      // the first long and prints its low 32 bits.
+      if (a.payload.empty()) return {};
+      uint64_t g = 0;
+      std::memcpy(&g, a.payload.data(), std::min(a.payload.size(), sizeof g));
+      out.netlink_groups = g;
+      out.has_netlink_groups = true;
+      return {};
+    }
+    default:  // RX_RING, TX_RING, FLAGS: not shown by ss
+      return {};
+  }
+}
+
 // ---- /proc/net ----------------------------------------------------------
 
 constexpr const char* kProc = "/proc/net";
@@ -498,6 +527,25 @@ Result<void> parse_packet(Bytes msg, SockInfo& out) {
   out.inode = r.pdiag_ino;
   out.cookie = cookie_of(r.pdiag_cookie);
   return for_each_attr(*attrs, kPacket, [&](const Attr& a) { return packet_attr(a, out); });
+}
+
+Result<void> parse_netlink(Bytes msg, SockInfo& out) {
+  out.clear();
+  netlink_diag_msg r{};
+  auto attrs = split_body(msg, kNetlink, r);
+  if (!attrs) return attrs.error();
+
+  out.kind = SockKind::netlink;
+  out.family = AF_NETLINK;
+  out.state = kClose;  // ss.c netlink_show_one(): .state = SS_CLOSE for all
+  out.netlink_protocol = r.ndiag_protocol;
+  out.netlink_state = r.ndiag_state;
+  out.netlink_portid = r.ndiag_portid;
+  out.netlink_dst_portid = r.ndiag_dst_portid;
+  out.netlink_dst_group = r.ndiag_dst_group;
+  out.inode = r.ndiag_ino;
+  out.cookie = cookie_of(r.ndiag_cookie);
+  return for_each_attr(*attrs, kNetlink, [&](const Attr& a) { return netlink_attr(a, out); });
 }
 
 }  // namespace sstrace::diag

@@ -57,6 +57,10 @@ int parse_done_msg(Bytes msg);
 Result<void> parse_inet(Bytes msg, SockKind kind, SockInfo& out);
 Result<void> parse_unix(Bytes msg, SockInfo& out);
 Result<void> parse_packet(Bytes msg, SockInfo& out);
+// NETLINK: state is kClose whatever ndiag_state says (ss shows every netlink
+// socket UNCONN), and the queues are NETLINK_DIAG_MEMINFO's rmem_alloc and
+// wmem_alloc, as ss takes them.
+Result<void> parse_netlink(Bytes msg, SockInfo& out);
 
 // One line of /proc/net/{tcp,udp,raw}{,6}, the fallback ss uses where the
 // kernel has no diag module for a protocol (the reference kernel has no

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/netlink_diag.h>
 #include <linux/packet_diag.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -117,7 +118,7 @@ Error busy_error() {
 // One request: the body that follows the nlmsghdr, the bytecode attribute,
 // and how to read the replies.
 struct SockDiag::Query {
-  enum class Body : uint8_t { inet, unix_, packet };
+  enum class Body : uint8_t { inet, unix_, packet, netlink };
   Body body = Body::inet;
   SockKind kind = SockKind::tcp;  // inet replies carry no protocol of their own
   uint16_t flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -125,6 +126,7 @@ struct SockDiag::Query {
     inet_diag_req_v2 inet;
     unix_diag_req unix_;
     packet_diag_req packet;
+    netlink_diag_req netlink;
   } req{};
   size_t req_len = 0;
   std::span<const uint8_t> bytecode;
@@ -168,6 +170,18 @@ struct SockDiag::Query {
     q.req.packet.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO;
     q.req_len = sizeof(q.req.packet);
     q.what = "packet";
+    return q;
+  }
+
+  static Query netlink_dump() {
+    Query q;
+    q.body = Body::netlink;
+    q.req.netlink.sdiag_family = AF_NETLINK;
+    q.req.netlink.sdiag_protocol = NDIAG_PROTO_ALL;
+    // What ss asks for: MEMINFO gives the queues, GROUPS -e's groups=.
+    q.req.netlink.ndiag_show = NDIAG_SHOW_MEMINFO | NDIAG_SHOW_GROUPS;
+    q.req_len = sizeof(q.req.netlink);
+    q.what = "netlink";
     return q;
   }
 };
@@ -348,9 +362,10 @@ Result<bool> SockDiag::handle_dump_datagram(const Query& q, size_t len,
     }
     if (h.type != SOCK_DIAG_BY_FAMILY) continue;  // NLMSG_NOOP and friends
 
-    Result<void> parsed = q.body == Query::Body::inet    ? parse_inet(*m, q.kind, info_)
-                          : q.body == Query::Body::unix_ ? parse_unix(*m, info_)
-                                                         : parse_packet(*m, info_);
+    Result<void> parsed = q.body == Query::Body::inet      ? parse_inet(*m, q.kind, info_)
+                          : q.body == Query::Body::unix_   ? parse_unix(*m, info_)
+                          : q.body == Query::Body::netlink ? parse_netlink(*m, info_)
+                                                           : parse_packet(*m, info_);
     if (!parsed) return parsed.error();
     info_.netns = netns_;
     stats_.sockets++;
@@ -431,7 +446,10 @@ Result<void> SockDiag::dump(const DumpRequest& req, const SockCallback& on_sock)
   if (busy_) return busy_error();
   BusyScope busy(busy_);
   stats_ = {};
-  // ss's order (misc/ss.c main): packet, unix, raw, udp, tcp.
+  // ss's order (misc/ss.c main): netlink, packet, unix, raw, udp, tcp.
+  if (req.netlink && (req.states & (1u << kClose))) {
+    if (auto r = run_dump(Query::netlink_dump(), req.raw_out, on_sock); !r) return r;
+  }
   if (req.packet && (req.states & (1u << kClose))) {
     if (auto r = run_dump(Query::packet_dump(), req.raw_out, on_sock); !r) return r;
   }

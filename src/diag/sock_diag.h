@@ -1,5 +1,5 @@
-// NETLINK_SOCK_DIAG client: dumps of inet (TCP, UDP, RAW; v4 and v6), UNIX
-// and PACKET sockets, streamed one message at a time into a reused SockInfo.
+// NETLINK_SOCK_DIAG client: dumps of inet (TCP, UDP, RAW; v4 and v6), UNIX,
+// PACKET and NETLINK sockets, streamed one message at a time into a reused SockInfo.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 
 namespace sstrace::diag {
 
-// What to dump. The dumps run in ss's order: packet, unix, raw, udp, tcp;
+// What to dump. The dumps run in ss's order: netlink, packet, unix, raw, udp, tcp;
 // within each inet protocol AF_INET before AF_INET6.
 //
 // RAW on kernels without raw_diag (CONFIG_INET_RAW_DIAG unset, as on the
@@ -26,10 +26,13 @@ namespace sstrace::diag {
 // socket anyway. `states` is applied here.
 struct DumpRequest {
   bool tcp = false, udp = false, raw = false, unix_ = false, packet = false;
+  // NETLINK sockets are all "UNCONN" too: dumped only when kClose is in
+  // `states`, like packet ones. The dump includes this SockDiag's own socket.
+  bool netlink = false;
   bool ipv4 = true, ipv6 = true;  // for tcp/udp/raw
   // Bitmask of 1 << TcpState, applied by the kernel to inet and unix dumps.
-  // Packet sockets are all "UNCONN": like ss, they are dumped only when
-  // kClose is in the mask.
+  // Packet and netlink sockets are all "UNCONN": like ss, they are dumped
+  // only when kClose is in the mask.
   uint32_t states = ~0u;
   // Attributes to ask for (idiag_ext); cost kernel time, so only on demand.
   bool want_info = false;   // INET_DIAG_INFO (tcp_info), INET_DIAG_CONG, VEGAS/DCTCP/BBR, ULP

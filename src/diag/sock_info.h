@@ -22,11 +22,14 @@ enum class SockKind : uint8_t {
   unix_dgram,
   unix_seqpacket,
   packet_raw,
-  packet_dgram
+  packet_dgram,
+  netlink  // ss's "nl"
 };
 
 // Kernel TCP state numbering (include/net/tcp_states.h); UDP, RAW, UNIX and
-// PACKET sockets use the same numbers (UNCONN is TCP_CLOSE).
+// PACKET sockets use the same numbers (UNCONN is TCP_CLOSE); NETLINK sockets
+// are all TCP_CLOSE here, as ss shows them (their own state is
+// SockInfo::netlink_state).
 enum TcpState : uint8_t {
   kEstablished = 1,
   kSynSent,
@@ -87,7 +90,7 @@ struct Endpoint {
 
 struct SockInfo {
   SockKind kind = SockKind::tcp;
-  uint8_t family = 0;  // AF_INET, AF_INET6, AF_UNIX, AF_PACKET
+  uint8_t family = 0;  // AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK
   uint8_t state = 0;   // TcpState
   uint32_t recv_q = 0;
   uint32_t send_q = 0;
@@ -150,6 +153,15 @@ struct SockInfo {
   // PACKET
   uint16_t packet_protocol = 0;  // host order ETH_P_*
 
+  // NETLINK (struct netlink_diag_msg, linux/netlink_diag.h)
+  uint8_t netlink_protocol = 0;  // NETLINK_ROUTE, NETLINK_SOCK_DIAG, ...
+  uint8_t netlink_state = 0;     // NETLINK_UNCONNECTED (0) or NETLINK_CONNECTED (1)
+  uint32_t netlink_portid = 0;   // 0: the kernel's socket; often the owner's pid
+  uint32_t netlink_dst_portid = 0;
+  uint32_t netlink_dst_group = 0;
+  bool has_netlink_groups = false;
+  uint64_t netlink_groups = 0;  // first word of NETLINK_DIAG_GROUPS (groups 1-64)
+
   // Back to a fresh SockInfo, keeping the strings' capacity: the dumper
   // reuses one SockInfo for every socket of a dump.
   void clear() {
@@ -171,6 +183,7 @@ struct SockInfo {
            kind == SockKind::unix_seqpacket;
   }
   bool is_packet() const { return kind == SockKind::packet_raw || kind == SockKind::packet_dgram; }
+  bool is_netlink() const { return kind == SockKind::netlink; }
   // Timewait and request minisockets: no inode, no tcp_info.
   bool is_minisocket() const {
     return kind == SockKind::tcp && inode == 0 && (timer == 3 || state == kSynRecv);

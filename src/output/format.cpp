@@ -110,6 +110,8 @@ std::string_view netid_name(SockKind kind) {
       return "p_raw";
     case SockKind::packet_dgram:
       return "p_dgr";
+    case SockKind::netlink:
+      return "nl";
   }
   return "???";
 }
@@ -117,6 +119,7 @@ std::string_view netid_name(SockKind kind) {
 std::string_view family_name(const SockInfo& s) {
   if (s.is_unix()) return "unix";
   if (s.is_packet()) return "packet";
+  if (s.is_netlink()) return "netlink";
   return s.family == AF_INET6 ? "inet6" : "inet";
 }
 
@@ -135,6 +138,8 @@ std::string_view proto_name(SockKind kind) {
     case SockKind::packet_raw:
     case SockKind::packet_dgram:
       return "packet";
+    case SockKind::netlink:
+      return "netlink";
   }
   return "unknown";
 }
@@ -303,6 +308,31 @@ std::string ip_proto_text(unsigned proto, bool numeric) {
       return std::string(pe->p_name);
     return "ipproto-" + std::to_string(proto);
   });
+}
+
+std::string nl_proto_text(uint8_t proto, bool numeric) {
+  // iproute2's nl_proto_tab (lib/rt_names.c), which is also what Debian's
+  // /etc/iproute2/nl_protos lists; numbers from linux/netlink.h.
+  static constexpr const char* kNames[] = {
+      "rtnl",  "unused", "usersock",   "fw",        "tcpdiag", "nflog",  "xfrm",   "selinux",
+      "iscsi", "audit",  "fiblookup",  "connector", "nft",     "ip6fw",  "dec-rt", "uevent",
+      "genl",  nullptr,  "scsi-trans", "ecryptfs",  "rdma",    "crypto",
+  };
+  if (!numeric && proto < std::size(kNames) && kNames[proto] != nullptr) return kNames[proto];
+  return std::to_string(proto);
+}
+
+std::string netlink_owner_text(uint32_t portid, bool numeric) {
+  // ss keeps the portid in an int (ss.c netlink_show_one).
+  const int32_t pid = static_cast<int32_t>(portid);
+  if (pid == -1) return "*";
+  if (!numeric) {
+    if (pid == 0) return "kernel";
+    if (pid > 0) {
+      if (auto comm = sys::stat_comm(pid)) return *comm + "/" + std::to_string(pid);
+    }
+  }
+  return std::to_string(pid);
 }
 
 std::string ll_proto_text(uint16_t proto, bool numeric) {
@@ -631,12 +661,15 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
 std::string json_laddr(const SockInfo& s) {
   if (s.is_unix()) return s.unix_path.empty() ? "*" : s.unix_path;
   if (s.is_packet()) return ll_proto_text(s.packet_protocol, true);
+  if (s.is_netlink()) return std::to_string(s.netlink_protocol);
   // The IPv6 wildcard of a dual-stack socket is "*" in ss; v6only shows "::".
   if (s.family == AF_INET6 && !s.v6only && addr_is_any(s.family, s.local.addr)) return "*";
   return addr_text(s.family, s.local.addr);
 }
 
 std::string json_raddr(const SockInfo& s) {
+  // A connected netlink socket's peer: its group, as ss prints it.
+  if (s.is_netlink()) return s.netlink_state == 1 ? std::to_string(s.netlink_dst_group) : "*";
   if (!s.is_inet() || addr_is_any(s.family, s.remote.addr)) return "*";
   return addr_text(s.family, s.remote.addr);
 }
@@ -786,6 +819,15 @@ void write_kind_specific(JsonWriter& w, const SockInfo& s) {
     w.field("ifindex", s.ifindex);
     if (s.ifindex) w.field("dev", if_name(s.ifindex));
   }
+  if (s.is_netlink()) {
+    w.field("netlink_protocol", s.netlink_protocol);
+    w.field("portid", s.netlink_portid);
+    if (s.netlink_state == 1) {  // NETLINK_CONNECTED
+      w.field("dst_portid", s.netlink_dst_portid);
+      w.field("dst_group", s.netlink_dst_group);
+    }
+    if (s.has_netlink_groups) w.field("groups", s.netlink_groups);
+  }
   if (s.is_unix()) {
     w.field("peer_inode", s.unix_peer_inode);
     if (s.has_unix_vfs) {
@@ -848,6 +890,11 @@ void write_sock_fields(JsonWriter& w, const SockInfo& s, std::span<const sys::So
     w.field("lport", s.ifindex);
     w.field("raddr", json_raddr(s));
     w.field("rport", 0);
+  } else if (s.is_netlink()) {
+    // ss's columns: protocol:portid, and group:portid of a connected peer.
+    w.field("lport", s.netlink_portid);
+    w.field("raddr", json_raddr(s));
+    w.field("rport", s.netlink_state == 1 ? s.netlink_dst_portid : 0);
   } else {
     w.field("lport", s.local.port);
     w.field("raddr", json_raddr(s));
@@ -858,7 +905,8 @@ void write_sock_fields(JsonWriter& w, const SockInfo& s, std::span<const sys::So
 
   // Minisockets carry no owner: the kernel reports uid 0 and inode 0.
   if (!s.is_minisocket()) {
-    if (!s.is_unix()) w.field("uid", s.uid);
+    // Neither the unix nor the netlink dump carries the owner's uid.
+    if (!s.is_unix() && !s.is_netlink()) w.field("uid", s.uid);
     w.field("inode", s.inode);
   }
   write_kind_specific(w, s);

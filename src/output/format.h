@@ -25,11 +25,11 @@ namespace sstrace::output {
 // ESTAB, SYN-SENT, ..., UNCONN (TCP_CLOSE), LISTEN, CLOSING; "UNKNOWN" for
 // numbers ss has no name for.
 std::string_view state_name(uint8_t state);
-// ss's Netid column: tcp udp raw u_str u_dgr u_seq p_raw p_dgr.
+// ss's Netid column: tcp udp raw u_str u_dgr u_seq p_raw p_dgr nl.
 std::string_view netid_name(diag::SockKind kind);
-// JSON "family": inet inet6 unix packet.
+// JSON "family": inet inet6 unix packet netlink.
 std::string_view family_name(const diag::SockInfo& s);
-// JSON "proto": tcp udp raw unix packet.
+// JSON "proto": tcp udp raw unix packet netlink.
 std::string_view proto_name(diag::SockKind kind);
 // idiag_timer: 1 on, 2 keepalive, 3 timewait, 4 persist, others unknown;
 // 0 ("off") is never printed by ss.
@@ -76,6 +76,15 @@ std::string ip_proto_text(unsigned proto, bool numeric);
 // iproute2 name of the ethertype (ip, ipv6, arp, 802.1Q, ...) or "[N]",
 // always "[N]" with -n.
 std::string ll_proto_text(uint16_t proto, bool numeric);
+// ss's local-address column for NETLINK sockets: iproute2's name of the
+// netlink protocol (rtnl, tcpdiag, genl, ...), the number when it has none
+// or with -n.
+std::string nl_proto_text(uint8_t proto, bool numeric);
+// ss's local-port column for NETLINK sockets: "kernel" for portid 0,
+// "comm/pid" when a process with that pid exists (ss assumes the portid is
+// its owner's pid, as it is for a process's first netlink socket), else the
+// portid as a signed number; always the number with -n.
+std::string netlink_owner_text(uint32_t portid, bool numeric);
 // Interface name for an ifindex ("*" for 0, "if<N>" when it is gone).
 std::string if_name(uint32_t ifindex);
 // The cgroup v2 path of a cgroup id, relative to the cgroup2 mount ("/" for

@@ -304,7 +304,8 @@ class TextWriter final : public SnapshotWriter {
     row[kRecvQ] = queue(s.recv_q);
     row[kSendQ] = queue(s.send_q);
     std::string& ext = row[kExt];
-    if (fmt_.processes && owners && s.inode) {
+    // ss's netlink rows name no process, even with -p (netlink_show_one).
+    if (fmt_.processes && owners && s.inode && !s.is_netlink()) {
       if (std::string users = users_text(owners->users(s.inode)); !users.empty())
         ext += " " + users;
     }
@@ -312,6 +313,8 @@ class TextWriter final : public SnapshotWriter {
       unix_fields(s, row);
     else if (s.is_packet())
       packet_fields(s, row);
+    else if (s.is_netlink())
+      netlink_fields(s, row);
     else
       inet_fields(s, row);
     layout_.add(std::move(row));
@@ -425,6 +428,34 @@ class TextWriter final : public SnapshotWriter {
     std::string& ext = row[kExt];
     if (fmt_.extended) ext += identity_text(s);
     if (fmt_.memory) ext += skmem_text(s);
+  }
+
+  // ss's netlink rows (ss.c netlink_show_one): "proto:owner" as the local
+  // address and port, the group and portid of a connected peer or "*";
+  // -e's sk=0 cb=0 (the /proc/net/netlink columns, 0 from a dump) and
+  // groups; -m's skmem after a tab, on the same line.
+  void netlink_fields(const SockInfo& s, Row& row) const {
+    row[kAddr] = nl_proto_text(s.netlink_protocol, fmt_.numeric) + ":";
+    row[kServ] = netlink_owner_text(s.netlink_portid, fmt_.numeric);
+    if (s.netlink_state == 1) {  // NETLINK_CONNECTED
+      // ss keeps both in an int.
+      row[kRAddr] = std::to_string(static_cast<int32_t>(s.netlink_dst_group)) + ":";
+      row[kRServ] = std::to_string(static_cast<int32_t>(s.netlink_dst_portid));
+    } else {
+      row[kRAddr] = "*";
+      row[kRServ] = "";
+    }
+    std::string& ext = row[kExt];
+    if (fmt_.extended) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " sk=0 cb=0 groups=0x%08x",
+                    static_cast<uint32_t>(s.netlink_groups));
+      ext += buf;
+    }
+    if (fmt_.memory) {
+      ext += '\t';
+      ext += skmem_text(s);
+    }
   }
 
   SnapshotFormat fmt_;

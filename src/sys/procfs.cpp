@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -192,6 +193,26 @@ std::span<const SocketUser> SocketOwners::users(uint64_t inode) const {
   auto it = by_inode_.find(inode);
   if (it == by_inode_.end()) return {};
   return it->second;
+}
+
+std::optional<std::string> stat_comm(int pid, const std::string& proc_root) {
+  const std::string path = proc_root + "/" + std::to_string(pid) + "/stat";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[128];  // "pid (comm) ...": comm is at most 15 bytes (TASK_COMM_LEN)
+  ssize_t n;
+  do {
+    n = ::read(fd.get(), buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  std::string_view stat(buf, static_cast<size_t>(n));
+  const size_t open = stat.find(" (");
+  if (open == std::string_view::npos) return std::nullopt;
+  stat.remove_prefix(open + 2);
+  const size_t close = stat.find(')');
+  // %[^)] needs at least one character, and stops at the first ')'.
+  if (close == 0) return std::nullopt;
+  return std::string(stat.substr(0, close));
 }
 
 }  // namespace sstrace::sys

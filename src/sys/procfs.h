@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -29,5 +30,10 @@ class SocketOwners {
  private:
   std::unordered_map<uint64_t, std::vector<SocketUser>> by_inode_;
 };
+
+// The name ss gives a netlink socket's owner: /proc/<pid>/stat's name up to
+// the first ')' (ss.c netlink_show_one reads it with "%*d (%[^)])").
+// nullopt when there is no such process, or no name before a ')'.
+std::optional<std::string> stat_comm(int pid, const std::string& proc_root = "/proc");
 
 }  // namespace sstrace::sys

@@ -1,6 +1,6 @@
 // The sock_diag reply parser against messages built byte by byte. The
 // layouts and numbers are spelled out here from the UAPI headers
-// (linux/netlink.h, inet_diag.h, unix_diag.h, packet_diag.h) instead of
+// (linux/netlink.h, inet_diag.h, unix_diag.h, packet_diag.h, netlink_diag.h) instead of
 // including them, so a wrong assumption in the parser cannot hide behind the
 // same wrong assumption in the test.
 #include <arpa/inet.h>
@@ -35,6 +35,8 @@ constexpr uint16_t kUnixName = 0, kUnixVfs = 1, kUnixPeer = 2, kUnixRqlen = 4, k
                    kUnixShutdown = 6, kUnixUid = 7;
 // linux/packet_diag.h
 constexpr uint16_t kPacketInfo = 0, kPacketUid = 5, kPacketMeminfo = 6;
+// linux/netlink_diag.h
+constexpr uint16_t kNetlinkMeminfo = 0, kNetlinkGroups = 1;
 
 // Little helpers to append host-order and network-order values.
 struct Writer {
@@ -428,6 +430,60 @@ TEST(DiagParse, packet_socket) {
   EXPECT_EQ(s.ifindex, 0u);
 }
 
+// struct netlink_diag_msg: family, type, protocol, state, portid, dst_portid,
+// dst_group, ino, cookie[2].
+Writer netlink_body(uint8_t protocol, uint8_t state, uint32_t portid, uint32_t dst_portid,
+                    uint32_t dst_group, uint32_t ino, uint64_t cookie) {
+  Writer w;
+  w.u8(AF_NETLINK).u8(SOCK_RAW).u8(protocol).u8(state);
+  w.u32(portid).u32(dst_portid).u32(dst_group).u32(ino);
+  return w.u32(static_cast<uint32_t>(cookie)).u32(static_cast<uint32_t>(cookie >> 32));
+}
+
+TEST(DiagParse, netlink_socket) {
+  // NETLINK_SOCK_DIAG (4), a process's socket, unconnected.
+  Writer w = netlink_body(4, 0, 4254, 0, 0, 777, 0x1234);
+  w.attr(kNetlinkMeminfo, skmem(4352, 9));  // rmem 4352, wmem 4354 (base + 2)
+  w.attr(kNetlinkGroups, u64s(0x11));
+  SockInfo s;
+  auto r = parse_netlink(nlmsg(kSockDiagByFamily, w.b), s);
+  ASSERT_TRUE(r) << r.error().str();
+  EXPECT_EQ(s.kind, SockKind::netlink);
+  EXPECT_EQ(s.family, AF_NETLINK);
+  EXPECT_EQ(s.state, kClose);  // ss shows every netlink socket UNCONN
+  EXPECT_EQ(s.netlink_protocol, 4);
+  EXPECT_EQ(s.netlink_state, 0);
+  EXPECT_EQ(s.netlink_portid, 4254u);
+  EXPECT_EQ(s.inode, 777u);
+  EXPECT_EQ(s.cookie, 0x1234u);
+  EXPECT_EQ(s.recv_q, 4352u);  // skmem rmem_alloc
+  EXPECT_EQ(s.send_q, 4354u);  // skmem wmem_alloc
+  EXPECT_TRUE(s.has_skmem);
+  EXPECT_TRUE(s.has_netlink_groups);
+  EXPECT_EQ(s.netlink_groups, 0x11u);
+
+  // Connected (NETLINK_CONNECTED = 1), no groups joined: an empty GROUPS
+  // attribute, and no MEMINFO: queues 0.
+  Writer c = netlink_body(0, 1, 0xfffff000u, 0, 5, 1, 1);
+  c.attr(kNetlinkGroups, {});
+  ASSERT_TRUE(parse_netlink(nlmsg(kSockDiagByFamily, c.b), s));
+  EXPECT_EQ(s.netlink_protocol, 0);
+  EXPECT_EQ(s.netlink_state, 1);
+  EXPECT_EQ(s.netlink_portid, 0xfffff000u);
+  EXPECT_EQ(s.netlink_dst_group, 5u);
+  EXPECT_FALSE(s.has_netlink_groups);
+  EXPECT_FALSE(s.has_skmem);
+  EXPECT_EQ(s.recv_q, 0u);
+
+  // A body one byte short, and a MEMINFO too short for ss's seven entries.
+  Buf body = netlink_body(0, 0, 0, 0, 0, 0, 0).b;
+  body.pop_back();
+  EXPECT_FALSE(parse_netlink(nlmsg(kSockDiagByFamily, body), s));
+  Writer m = netlink_body(0, 0, 0, 0, 0, 0, 0);
+  m.attr(kNetlinkMeminfo, Buf(8, 0));
+  EXPECT_FALSE(parse_netlink(nlmsg(kSockDiagByFamily, m.b), s));
+}
+
 // ---- malformed input -------------------------------------------------------
 
 TEST(DiagParse, empty_and_short_messages_are_errors) {
@@ -435,10 +491,12 @@ TEST(DiagParse, empty_and_short_messages_are_errors) {
   EXPECT_FALSE(parse_inet(Bytes{}, SockKind::tcp, s));
   EXPECT_FALSE(parse_unix(Bytes{}, s));
   EXPECT_FALSE(parse_packet(Bytes{}, s));
+  EXPECT_FALSE(parse_netlink(Bytes{}, s));
   // A bare header: no room for the body.
   EXPECT_FALSE(parse_inet(nlmsg(kSockDiagByFamily, {}), SockKind::tcp, s));
   EXPECT_FALSE(parse_unix(nlmsg(kSockDiagByFamily, {}), s));
   EXPECT_FALSE(parse_packet(nlmsg(kSockDiagByFamily, {}), s));
+  EXPECT_FALSE(parse_netlink(nlmsg(kSockDiagByFamily, {}), s));
   // Body one byte short.
   Buf body = InetMsg().body().b;
   body.pop_back();
@@ -514,8 +572,10 @@ TEST(DiagParse, every_truncation_is_handled) {
   u.attr(kUnixName, str0("/x")).attr(kUnixRqlen, Writer().u32(1).u32(2).b);
   Writer p = packet_body(SOCK_RAW, 3, 1, 1);
   p.attr(kPacketInfo, Buf(24, 1)).attr(kPacketMeminfo, skmem(1));
+  Writer n = netlink_body(4, 0, 1, 0, 0, 1, 1);
+  n.attr(kNetlinkMeminfo, skmem(1)).attr(kNetlinkGroups, u64s(1));
   const Buf msgs[] = {tcp_v4_established(), nlmsg(kSockDiagByFamily, u.b),
-                      nlmsg(kSockDiagByFamily, p.b)};
+                      nlmsg(kSockDiagByFamily, p.b), nlmsg(kSockDiagByFamily, n.b)};
   SockInfo s;
   for (const Buf& full : msgs) {
     for (size_t len = 0; len < full.size(); len++) {
@@ -523,12 +583,14 @@ TEST(DiagParse, every_truncation_is_handled) {
       (void)parse_inet(cut, SockKind::tcp, s);
       (void)parse_unix(cut, s);
       (void)parse_packet(cut, s);
+      (void)parse_netlink(cut, s);
       if (len >= 4) {
         const uint32_t l = static_cast<uint32_t>(len);
         std::memcpy(cut.data(), &l, 4);
         (void)parse_inet(cut, SockKind::tcp, s);
         (void)parse_unix(cut, s);
         (void)parse_packet(cut, s);
+        (void)parse_netlink(cut, s);
       }
     }
   }
@@ -547,6 +609,7 @@ TEST(DiagParse, random_corruption_is_survived) {
     (void)parse_inet(m, SockKind::tcp, s);
     (void)parse_unix(m, s);
     (void)parse_packet(m, s);
+    (void)parse_netlink(m, s);
     MessageReader rd(m);
     for (int k = 0; k < 64; k++) {
       auto next = rd.next();

@@ -105,6 +105,32 @@ class Sock {
     return s;
   }
 
+  // portid 0 is the kernel's socket; the others here are negative
+  // (autobound) or above any pid_max, so no live process names them.
+  static Sock netlink(uint8_t proto, uint32_t portid, uint64_t ino, uint64_t cookie) {
+    Sock s;
+    s.s_.kind = SockKind::netlink;
+    s.s_.family = AF_NETLINK;
+    s.s_.state = diag::kClose;
+    s.s_.netlink_protocol = proto;
+    s.s_.netlink_portid = portid;
+    s.s_.inode = ino;
+    s.s_.cookie = cookie;
+    s.s_.has_netlink_groups = true;
+    s.s_.netns = kNetns;
+    return s;
+  }
+  Sock& connected(uint32_t dst_group, uint32_t dst_portid) {
+    s_.netlink_state = 1;
+    s_.netlink_dst_group = dst_group;
+    s_.netlink_dst_portid = dst_portid;
+    return *this;
+  }
+  Sock& groups(uint64_t g) {
+    s_.netlink_groups = g;
+    return *this;
+  }
+
   Sock& queues(uint32_t rq, uint32_t wq) {
     s_.recv_q = rq;
     s_.send_q = wq;
@@ -500,6 +526,27 @@ std::vector<Sock> packet_world() {
   return v;
 }
 
+// NETLINK sockets as in a fresh namespace (the kernel's, one per protocol)
+// plus a few of processes'. Unlike the goldens above these are not a
+// transcript of ss (the e2e tests compare live sockets with ss); the layout
+// follows ss.c netlink_show_one: "proto:owner", "*" or "group:portid".
+std::vector<Sock> netlink_world() {
+  std::vector<Sock> v;
+  auto mem = [](int r, int w = 0) {
+    return "r" + std::to_string(r) + ",rb212992,t" + std::to_string(w) +
+           ",tb212992,f0,w0,o0,bl0,d0";
+  };
+  v.push_back(Sock::netlink(0, 0, 20001, 0x3001).skmem(mem(0)));
+  v.push_back(Sock::netlink(4, 0, 20002, 0x3002).queues(832, 0).skmem(mem(832)));
+  v.push_back(Sock::netlink(16, 0, 20003, 0x3003).skmem(mem(0)));
+  v.push_back(Sock::netlink(0, 0xfffff0a3, 20004, 0x3004).groups(0x51).skmem(mem(0)));
+  v.push_back(
+      Sock::netlink(15, 4194305, 20005, 0x3005).groups(0x1).queues(0, 768).skmem(mem(0, 768)));
+  v.push_back(Sock::netlink(2, 4194306, 20006, 0x3006).connected(3, 4194307).skmem(mem(0)));
+  v.push_back(Sock::netlink(17, 4194308, 20007, 0x3007).skmem(mem(0)));  // no iproute2 name
+  return v;
+}
+
 // RAW sockets as ss reads them from /proc/net/raw (the reference kernel
 // has no raw_diag): no cookie, the protocol in the port column.
 std::vector<Sock> raw_world() {
@@ -691,6 +738,20 @@ TEST(SnapshotText, packet_is_ss_0a_and_0am) {
       matches_golden("packet_0am.txt", run_writer(false, format("m", true), packet_world())));
 }
 
+TEST(SnapshotText, netlink_like_ss_f_netlink) {
+  // -f netlink -a: one table (no Netid), one state (UNCONN), still shown
+  // here for the layout; -p names no process for netlink sockets.
+  FakeProc proc;
+  add_python_sockets(proc);
+  const sys::SocketOwners owners = proc.scan();
+  EXPECT_TRUE(matches_golden("netlink_a.txt", run_writer(false, format(""), netlink_world())));
+  EXPECT_TRUE(matches_golden("netlink_an.txt", run_writer(false, format("n"), netlink_world())));
+  EXPECT_TRUE(matches_golden("netlink_ae.txt", run_writer(false, format("e"), netlink_world())));
+  EXPECT_TRUE(matches_golden("netlink_am.txt", run_writer(false, format("m"), netlink_world())));
+  EXPECT_EQ(run_writer(false, format("p"), netlink_world(), &owners),
+            run_writer(false, format(""), netlink_world()));
+}
+
 TEST(SnapshotText, raw_from_proc_is_ss_wan_even_with_details) {
   EXPECT_TRUE(matches_golden("raw_wan.txt", run_writer(false, format("n"), raw_world())));
   // ss has nothing but the columns for sockets read from /proc/net/raw.
@@ -833,6 +894,7 @@ TEST(SnapshotJson, udp_unix_packet_raw_objects_match_golden) {
   EXPECT_TRUE(matches_golden("unix.jsonl", fixed_ts(run_writer(true, {}, unix_world(), &owners))));
   EXPECT_TRUE(matches_golden("packet.jsonl", fixed_ts(run_writer(true, {}, packet_world()))));
   EXPECT_TRUE(matches_golden("raw.jsonl", fixed_ts(run_writer(true, {}, raw_world()))));
+  EXPECT_TRUE(matches_golden("netlink.jsonl", fixed_ts(run_writer(true, {}, netlink_world()))));
 }
 
 TEST(SnapshotJson, every_line_parses_and_has_the_contract_fields) {
@@ -840,7 +902,8 @@ TEST(SnapshotJson, every_line_parses_and_has_the_contract_fields) {
   add_python_sockets(proc);
   const sys::SocketOwners owners = proc.scan();
   std::vector<Sock> all;
-  for (auto* world : {&packet_world, &unix_world, &raw_world, &udp_world, &tcp_world})
+  for (auto* world :
+       {&netlink_world, &packet_world, &unix_world, &raw_world, &udp_world, &tcp_world})
     for (Sock& s : world()) all.push_back(s);
   const auto objs = parse_lines(run_writer(true, format("n"), all, &owners));
   ASSERT_EQ(objs.size(), all.size());
@@ -911,7 +974,7 @@ TEST(SnapshotJson, every_field_is_in_the_schema_and_the_docs) {
 
   // Sockets with every optional part present.
   std::vector<Sock> socks = tcp_world();
-  for (auto* world : {&packet_world, &unix_world, &raw_world, &udp_world})
+  for (auto* world : {&netlink_world, &packet_world, &unix_world, &raw_world, &udp_world})
     for (Sock& s : world()) socks.push_back(s);
   SockInfo extra = tcp_world()[2].get();
   extra.ifindex = 1;
