@@ -187,8 +187,9 @@ class Selection {
     opts.ipv6 = families_ & family_bit(kInet6);
     opts.kinds_given = !do_default_;
     opts.default_states = states_;
-    // AF_NETLINK is left out: the filter reads no netlink addresses, and
-    // sstrace lists no netlink sockets for them to match.
+    // AF_NETLINK is left out: the filter reads no netlink addresses
+    // (netlink:PROTO:PID); words after -f netlink are read as in AF_UNSPEC,
+    // which covers ss's common `src 0` (protocol 0) the same way.
     static constexpr int kAf[kFamilyCount] = {AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_UNSPEC};
     opts.family = preferred_ < kFamilyCount ? kAf[preferred_] : AF_UNSPEC;
   }

@@ -23,9 +23,9 @@ struct Options {
   bool kinds_given = false;         // any of the above was given
 
   // The same selection after ss's rules (options.cpp explains them): the
-  // socket kinds to list, whether netlink sockets were asked for (sstrace
-  // dumps none: they are accepted and show nothing), and the states to list
-  // when FILTER has no `state`/`exclude` (-a, -l, or the tables' defaults).
+  // socket kinds to list (netlink apart), whether netlink sockets are listed,
+  // and the states to list when FILTER has no `state`/`exclude` (-a, -l, or
+  // the tables' defaults).
   uint32_t kinds = 0;           // bitmask of 1 << diag::SockKind
   bool netlink = false;         // -f netlink, -A netlink
   uint32_t default_states = 0;  // bitmask of 1 << diag::TcpState

@@ -74,6 +74,7 @@ void narrow_to_family(diag::DumpRequest& req, int family) {
   req.ipv6 = req.ipv6 && inet6;
   if (family != AF_UNIX) req.unix_ = false;
   if (family != AF_PACKET) req.packet = false;
+  if (family != AF_NETLINK) req.netlink = false;
 }
 
 void print_summary(const Options& opts) {
@@ -124,6 +125,8 @@ diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
   // ss lists PACKET sockets only when the state set has UNCONN (their one
   // state): ss.c packet_show.
   req.packet = (opts.kinds & kPacketKinds) != 0 && (states & (1u << diag::kClose));
+  // NETLINK likewise (ss.c netlink_show).
+  req.netlink = opts.netlink && (states & (1u << diag::kClose));
   req.ipv4 = opts.ipv4;
   req.ipv6 = opts.ipv6;
   req.states = states;
@@ -189,14 +192,13 @@ int run_snapshot(const Options& opts) {
   auto diag = diag::SockDiag::open();
   if (!diag) fatal(diag.error());
   auto done = diag->dump(req, [&](const diag::SockInfo& s) {
-    if (!opts.has_kind(s.kind) || std::ferror(stdout)) return;
+    const bool wanted = s.is_netlink() ? opts.netlink : opts.has_kind(s.kind);
+    if (!wanted || std::ferror(stdout)) return;
     if (filter.matches(s)) writer->sock(s, owners_ptr);
   });
   if (!done) fatal(done.error());
   writer->finish();
   std::fflush(stdout);
-  if (opts.netlink && opts.verbose)
-    std::fprintf(stderr, "sstrace: netlink sockets were asked for; sstrace does not list them\n");
   return 0;
 }
 

@@ -33,7 +33,6 @@ constexpr const char kUsage[] =
    -x, --unix          UNIX domain sockets
    -f, --family=FAMILY sockets of one family
        FAMILY := {inet|inet6|link|unix|netlink|help}
-                 (netlink is accepted; sstrace lists no netlink sockets)
 
    -H, --no-header     no header line
    -O, --oneline       everything about a socket on one line

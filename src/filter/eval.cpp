@@ -35,6 +35,15 @@ void make_view(const diag::SockInfo& s, SsView& v) {
     v.iface = s.ifindex;
     return;
   }
+  if (s.is_netlink()) {
+    // ss.c netlink_show_one(): the portid as the local port, -1 as the
+    // remote one, the protocol (a host-order u32) as the local address.
+    v.lport = static_cast<int32_t>(s.netlink_portid);
+    v.rport = -1;
+    const uint32_t proto = s.netlink_protocol;
+    std::memcpy(v.local.data(), &proto, sizeof(proto));
+    return;
+  }
   v.lport = s.local.port;
   v.rport = s.remote.port;
   // An IPv4 address is 4 bytes followed by zeros in ss's view.
@@ -94,6 +103,8 @@ bool ss_autobound(const Node& n, const SsView& v) {
     std::memcpy(&proto, v.local.data(), sizeof(proto));
     return v.lport == 0 && proto == 0;
   }
+  // Kernel-assigned portids are negative (netlink_autobind()).
+  if (v.family == AF_NETLINK) return v.lport < 0;
   return v.lport >= n.ephemeral_low && v.lport <= n.ephemeral_high;
 }
 

@@ -22,7 +22,8 @@ namespace sstrace::filter {
 // A socket as run_ssfilter() sees it.
 struct SsView {
   uint8_t family = 0;
-  int lport = 0, rport = 0;  // UNIX: inode, peer inode; PACKET: ifindex, 0
+  int lport = 0, rport = 0;  // UNIX: inode, peer inode; PACKET: ifindex, 0;
+                             // NETLINK: portid, -1
   std::array<uint8_t, 16> local{}, remote{};
   // UNIX: ss keeps a pointer to the name in the address bytes, which no
   // prefix can meaningfully match; a named socket's bytes are "opaque".

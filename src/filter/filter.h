@@ -8,7 +8,8 @@
 // Deliberate differences: ports outside 0-65535, negative ports and port
 // comparisons without a number are usage errors; parentheses may be attached
 // to words ("(dport" and ":443)"); netlink: and vsock: addresses are refused
-// (sstrace does not dump those families).
+// (sstrace does not dump vsock, and reads no netlink:PROTO:PID addresses;
+// netlink sockets are matched as ss matches them otherwise, eval.cpp).
 #pragma once
 
 #include <sys/socket.h>

@@ -100,6 +100,17 @@ SockInfo packet(uint16_t proto, uint32_t ifindex) {
   return s;
 }
 
+SockInfo netlink(uint8_t proto, uint32_t portid) {
+  SockInfo s;
+  s.kind = SockKind::netlink;
+  s.family = AF_NETLINK;
+  s.state = diag::kClose;
+  s.netlink_protocol = proto;
+  s.netlink_portid = portid;
+  s.inode = 78;
+  return s;
+}
+
 bool m(const std::vector<std::string>& words, const SockInfo& s, int family = AF_UNSPEC) {
   return parse(words, family).matches(s);
 }
@@ -236,6 +247,23 @@ TEST(FilterEval, packet_sockets) {
   EXPECT_TRUE(m({"src", "3.0.0.0"}, all));
   EXPECT_TRUE(m({"autobound"}, packet(0, 0)));
   EXPECT_FALSE(m({"autobound"}, all));
+}
+
+TEST(FilterEval, netlink_sockets) {
+  // ss.c netlink_show_one(): portid as the local port, -1 as the remote one,
+  // the protocol where an address goes.
+  SockInfo rtnl_kernel = netlink(0, 0);
+  SockInfo diag_proc = netlink(4, 4254);
+  SockInfo genl_auto = netlink(16, 0xfffff0a3);
+  EXPECT_TRUE(m({"src", "0"}, rtnl_kernel));  // `ss -a src 0`: protocol 0
+  EXPECT_FALSE(m({"src", "0"}, diag_proc));
+  EXPECT_TRUE(m({"src", "4.0.0.0"}, diag_proc));
+  EXPECT_TRUE(m({"sport", "=", ":4254"}, diag_proc));
+  EXPECT_FALSE(m({"dport", "=", ":0"}, rtnl_kernel));
+  EXPECT_TRUE(m({"autobound"}, genl_auto));
+  EXPECT_FALSE(m({"autobound"}, diag_proc));
+  EXPECT_FALSE(m({"src", "inet:0.0.0.0"}, rtnl_kernel));  // another family
+  EXPECT_FALSE(parse({"state", "established"}).matches(rtnl_kernel));
 }
 
 TEST(FilterEval, forced_family_restricts_matches) {
