@@ -11,7 +11,6 @@
 /* #defines that vmlinux.h cannot carry. */
 #define AF_INET 2
 #define AF_INET6 10
-#define RCV_SHUTDOWN 1	      /* include/net/sock.h */
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 /* Identity and endpoints of a full socket (also a request or timewait
@@ -102,8 +101,8 @@ static __always_inline __u8 timewait_flags(const struct sock *sk, int oldstate)
 		return 0;
 	if (BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL)
 		flags |= SSTRACE_STATE_TO_TIMEWAIT;
-	if (BPF_CORE_READ(sk, sk_shutdown) & RCV_SHUTDOWN)
-		flags |= SSTRACE_STATE_RCV_SHUTDOWN;
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+		flags |= SSTRACE_STATE_FIN_RECEIVED;
 	return flags;
 }
 

@@ -33,8 +33,7 @@ const volatile __u32 cfg_rtt_min_change_us = 1000;
 const volatile __u32 cfg_rtt_min_change_pct = 20;
 const volatile __u64 cfg_rtt_interval_ns = 1000000000ULL;
 const volatile bool cfg_rtt_enabled = true;
-/* Wake the reader only once this much is pending; below it, the reader's
- * poll timeout (tens of ms) picks records up: no wake-up per event. */
+/* Wake the reader when this much is pending (see submit()). */
 const volatile __u64 cfg_wakeup_bytes = 64 * 1024;
 
 struct {
@@ -145,11 +144,16 @@ static __always_inline struct sstrace_record *reserve(void)
 	return r;
 }
 
+/* Wake the reader once, when the pending data crosses cfg_wakeup_bytes: a
+ * forced wake-up per record past the mark costs an interrupt each (a VM exit
+ * on a guest), and the reader, once woken, drains everything anyway. Below
+ * the mark the reader's poll timeout picks records up. */
 static __always_inline void submit(struct sstrace_record *r)
 {
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bool crossing = pending < cfg_wakeup_bytes && pending + sizeof(*r) >= cfg_wakeup_bytes;
 
-	bpf_ringbuf_submit(r, pending >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(r, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void set_owner_from_current(struct sstrace_owner *o)

@@ -34,9 +34,10 @@ enum sstrace_state_flags {
 	 * connection to a timewait minisocket (it is no longer hashed when the
 	 * tracepoint fires; see tcp_set_state() and inet_twsk_hashdance_schedule()). */
 	SSTRACE_STATE_TO_TIMEWAIT = 1 << 0,
-	/* The socket had received a FIN (RCV_SHUTDOWN): with TO_TIMEWAIT, the
-	 * minisocket's substate is TIME-WAIT, otherwise FIN-WAIT-2. */
-	SSTRACE_STATE_RCV_SHUTDOWN = 1 << 1,
+	/* The peer's FIN had arrived (SOCK_DONE, set by tcp_fin()): with
+	 * TO_TIMEWAIT, the minisocket's substate is TIME-WAIT, otherwise
+	 * FIN-WAIT-2. (Not RCV_SHUTDOWN: close() sets it on orphans too.) */
+	SSTRACE_STATE_FIN_RECEIVED = 1 << 1,
 	/* The transition ran in the process that owns the socket (connect,
 	 * listen, close): pid/comm are that process. */
 	SSTRACE_STATE_PROCESS_CONTEXT = 1 << 2,

@@ -220,6 +220,31 @@ Result<int> Tracer::drain() {
   return n < 0 ? 0 : n;
 }
 
+namespace {
+
+uint64_t recursion_misses(const bpf_program* prog) {
+  int fd = bpf_program__fd(prog);
+  if (fd < 0) return 0;  // not loaded (switched off on this kernel)
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.recursion_misses : 0;
+}
+
+}  // namespace
+
+uint64_t Tracer::missed_rtt_samples() const {
+  return recursion_misses(impl_->skel->progs.handle_tcp_probe);
+}
+
+uint64_t Tracer::missed_runs() const {
+  uint64_t sum = 0;
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, impl_->skel->obj) {
+    if (prog != impl_->skel->progs.handle_tcp_probe) sum += recursion_misses(prog);
+  }
+  return sum;
+}
+
 uint64_t Tracer::stat(sstrace_stat which) const {
   std::vector<uint64_t> per_cpu(static_cast<size_t>(impl_->ncpus));
   uint32_t key = which;

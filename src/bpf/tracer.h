@@ -62,6 +62,12 @@ class Tracer {
 
   // Sum over CPUs of one kernel counter (enum sstrace_stat).
   uint64_t stat(sstrace_stat which) const;
+  // Runs of our programs the kernel skipped because one of them was already
+  // running on that CPU (bpf_prog_info.recursion_misses, 5.12+): events that
+  // never happened for us, so they count as lost. tcp_probe is left out: a
+  // missed sample of it is rarely a missed rtt event (missed_rtt_samples()).
+  uint64_t missed_runs() const;
+  uint64_t missed_rtt_samples() const;
   const std::vector<Degradation>& degradations() const { return degradations_; }
 
  private:

@@ -86,9 +86,9 @@ class LiveStream {
   void on_event(const model::Event& e);
   bool passes_filter(const model::Event& e);
   void check_lost();
-  void sweep_minisockets(uint64_t now);
+  void sweep_minisockets(uint64_t now, bool all);
   void resync(uint64_t now);
-  void emit_simple(model::EventType type, uint64_t count, uint64_t lost_total = 0);
+  void emit_simple(model::EventType type, uint64_t count);
   bool flush();
 
   const Options& opts_;
@@ -210,12 +210,11 @@ void LiveStream::on_event(const model::Event& e) {
   ++events_;
 }
 
-void LiveStream::emit_simple(model::EventType type, uint64_t count, uint64_t lost_total) {
+void LiveStream::emit_simple(model::EventType type, uint64_t count) {
   model::Event e;
   e.type = type;
   e.ts_ns = sys::monotonic_now_ns();
   e.count = count;
-  e.lost_total = lost_total;
   writer_->write(e);
   ++events_;
 }
@@ -294,15 +293,15 @@ void LiveStream::seed() {
 }
 
 void LiveStream::check_lost() {
-  uint64_t lost = tracer_->stat(SSTRACE_STAT_RINGBUF_DROPS);
+  uint64_t lost = tracer_->stat(SSTRACE_STAT_RINGBUF_DROPS) + tracer_->missed_runs();
   if (lost > lost_reported_) {
     emit_simple(model::EventType::lost, lost - lost_reported_);
     lost_reported_ = lost;
   }
 }
 
-void LiveStream::sweep_minisockets(uint64_t now) {
-  for (const model::Connection& c : table_.minisockets_due(now)) {
+void LiveStream::sweep_minisockets(uint64_t now, bool all) {
+  for (const model::Connection& c : table_.minisockets_due(all ? UINT64_MAX : now)) {
     diag::SockKey key;
     key.family = c.family;
     key.protocol = IPPROTO_TCP;
@@ -375,10 +374,13 @@ void LiveStream::stream() {
     now = sys::monotonic_now_ns();
     if (g_dump_table.exchange(false)) {
       (void)tracer_->drain();
+      // Exact at the moment it is written: every minisocket is asked about
+      // now, whatever its timer says (a FIN, an expiry, a reuse).
+      sweep_minisockets(now, /*all=*/true);
       table_.emit_table(now);
     }
     if (now >= next_sweep) {
-      sweep_minisockets(now);
+      sweep_minisockets(now, /*all=*/false);
       next_sweep = now + kMinisocketSweepNs;
     }
     if (next_resync && now >= next_resync) {
@@ -407,7 +409,13 @@ int LiveStream::run() {
   seed();
   stream();
   if (!pipe_closed_) {
-    emit_simple(model::EventType::exit, events_ + 1, lost_reported_);
+    model::Event e;
+    e.type = model::EventType::exit;
+    e.ts_ns = sys::monotonic_now_ns();
+    e.count = events_ + 1;
+    e.lost_total = lost_reported_;
+    e.missed_rtt_samples = tracer_->missed_rtt_samples();
+    writer_->write(e);
     flush();
   }
   return 0;

@@ -35,13 +35,18 @@ const char* event_type_name(EventType t) {
   return "unknown";
 }
 
+uint64_t minisocket_next_check(uint64_t now_ns, uint8_t state, uint64_t expires_ns) {
+  if (state == TcpState::kFinWait2) return now_ns + std::min(expires_ns, kFinWait2PollNs);
+  return now_ns + expires_ns;
+}
+
 ReportedState reported_new_state(const sstrace_record& r) {
   const auto& s = r.state;
   if (s.new_state == TcpState::kClose && (s.flags & SSTRACE_STATE_TO_TIMEWAIT)) {
     // tcp_time_wait(sk, TCP_TIME_WAIT, ...) is called once the peer's FIN
     // is in (tcp_fin, and CLOSING's final ACK); an orphaned FIN-WAIT-2 is
     // handed over with substate FIN-WAIT-2 (tcp_close, tcp_rcv_state_process).
-    bool fin_in = (s.flags & SSTRACE_STATE_RCV_SHUTDOWN) || s.old_state == TcpState::kClosing;
+    bool fin_in = (s.flags & SSTRACE_STATE_FIN_RECEIVED) || s.old_state == TcpState::kClosing;
     return {fin_in ? uint8_t(TcpState::kTimeWait) : uint8_t(TcpState::kFinWait2), true};
   }
   return {s.new_state, false};
@@ -206,7 +211,7 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
     c.bytes_received = s.tcp_info.tcpi_bytes_received;
   }
   if (c.minisocket)
-    c.check_at_ns = now_ns + uint64_t(s.expires_ms) * 1'000'000 + kMinisocketRecheckNs;
+    c.check_at_ns = minisocket_next_check(now_ns, c.state, uint64_t(s.expires_ms) * 1'000'000);
   return c;
 }
 
@@ -350,7 +355,7 @@ void ConnectionTable::end_full_socket(Connection& c, const sstrace_record& r, Re
   if (next.minisocket) {
     // The connection lives on as a timewait minisocket with the same cookie
     // (inet_twsk_alloc copies sk_cookie).
-    c.check_at_ns = r.ts_ns + kTimewaitLenNs + kMinisocketRecheckNs;
+    c.check_at_ns = minisocket_next_check(r.ts_ns, next.state, kTimewaitLenNs);
     index(c);
     return;
   }
@@ -470,7 +475,9 @@ void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInf
     c.state_since_ns = now_ns;
     emit_state(c, now_ns, from, {found->state, true}, old_us, true);
   }
-  c.check_at_ns = now_ns + uint64_t(found->expires_ms) * 1'000'000 + kMinisocketRecheckNs;
+  c.check_at_ns = minisocket_next_check(
+      now_ns, c.state,
+      std::max<uint64_t>(uint64_t(found->expires_ms) * 1'000'000, kMinisocketRecheckNs));
 }
 
 bool ConnectionTable::differs_from(const diag::SockInfo& s) const {

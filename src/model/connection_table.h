@@ -21,9 +21,16 @@ namespace sstrace::model {
 // A timewait minisocket lives TCP_TIMEWAIT_LEN (include/net/tcp.h: 60 s);
 // its expiry fires no tracepoint, so we look it up once it should be gone.
 inline constexpr uint64_t kTimewaitLenNs = 60ull * 1'000'000'000;
-// Timer wheel slack on a 60 s timer (kernel/time/timer.c: up to 1/8 of the
-// timeout at that level), before we ask again.
-inline constexpr uint64_t kMinisocketRecheckNs = 1'000'000'000;
+// A minisocket still there when its timer should have fired (timer wheel
+// slack, kernel/time/timer.c) is asked about again this much later.
+inline constexpr uint64_t kMinisocketRecheckNs = 100'000'000;
+// A FIN-WAIT-2 minisocket turns TIME-WAIT when the peer's FIN arrives, and
+// no tracepoint says so: it is asked about this often.
+inline constexpr uint64_t kFinWait2PollNs = 250'000'000;
+
+// When to next ask the kernel about a minisocket in `state` whose timer
+// fires in `expires_ns`.
+uint64_t minisocket_next_check(uint64_t now_ns, uint8_t state, uint64_t expires_ns);
 // Connections kept after their end so late records (a reset sent after the
 // close that caused it) still find their owner and endpoints.
 inline constexpr size_t kGraveyardSize = 4096;

@@ -79,7 +79,8 @@ struct Event {
 
   // sync / table_end: sockets; lost: count; exit: events
   uint64_t count = 0;
-  uint64_t lost_total = 0;  // exit
+  uint64_t lost_total = 0;          // exit
+  uint64_t missed_rtt_samples = 0;  // exit
 };
 
 }  // namespace sstrace::model

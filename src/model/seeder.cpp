@@ -4,6 +4,19 @@
 
 namespace sstrace::model {
 
+namespace {
+
+// Can a dump that found the socket in `seen` have been taken after a record
+// that left it in `after`? Equal states, or the one change no tracepoint
+// reports in between: a FIN-WAIT-2 minisocket getting the peer's FIN.
+bool dump_can_show(ReportedState after, ReportedState seen) {
+  if (after == seen) return true;
+  return after.minisocket && seen.minisocket && after.state == diag::kFinWait2 &&
+         seen.state == diag::kTimeWait;
+}
+
+}  // namespace
+
 std::vector<bool> Seeder::reflected_by_dump(uint64_t t0_ns, uint64_t t1_ns) const {
   std::vector<bool> skip(held_.size(), false);
   std::unordered_map<SockKey, std::vector<size_t>, SockKeyHash> state_records;
@@ -22,7 +35,7 @@ std::vector<bool> Seeder::reflected_by_dump(uint64_t t0_ns, uint64_t t1_ns) cons
     ptrdiff_t last = -1;
     for (size_t n = 0; n < idx.size(); ++n) {
       const sstrace_record& r = held_[idx[n]];
-      if (r.ts_ns <= t1_ns && reported_new_state(r) == seen) last = ptrdiff_t(n);
+      if (r.ts_ns <= t1_ns && dump_can_show(reported_new_state(r), seen)) last = ptrdiff_t(n);
     }
     if (last >= 0) {
       for (ptrdiff_t n = 0; n <= last; ++n) skip[idx[size_t(n)]] = true;

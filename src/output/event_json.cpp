@@ -142,6 +142,7 @@ class JsonEventWriter final : public EventWriter {
       case EventType::exit:
         w.field("events", e.count);
         w.field("lost", e.lost_total);
+        w.field("missed_rtt_samples", e.missed_rtt_samples);
         break;
       case EventType::snapshot:
         break;

@@ -102,7 +102,7 @@ TEST_F(TableTest, active_close_goes_through_time_wait_and_expires) {
   table.apply(state_rec(7, kEstablished, kFinWait1, 300));
   table.apply(state_rec(7, kFinWait1, kFinWait2, 400));
   auto last = state_rec(7, kFinWait2, kClose, 500);
-  last.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_RCV_SHUTDOWN;
+  last.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_FIN_RECEIVED;
   last.state.summary.bytes_acked = 10;
   last.state.summary.bytes_received = 20;
   last.state.summary.total_retrans = 3;
@@ -127,8 +127,8 @@ TEST_F(TableTest, active_close_goes_through_time_wait_and_expires) {
   ASSERT_NE(tw, nullptr);
   EXPECT_TRUE(tw->minisocket);
   EXPECT_EQ(tw->state, kTimeWait);
-  EXPECT_TRUE(table.minisockets_due(500 + kTimewaitLenNs).empty());
-  auto due = table.minisockets_due(500 + kTimewaitLenNs + kMinisocketRecheckNs);
+  EXPECT_TRUE(table.minisockets_due(500 + kTimewaitLenNs - 1).empty());
+  auto due = table.minisockets_due(500 + kTimewaitLenNs);
   ASSERT_EQ(due.size(), 1u);
 
   table.minisocket_checked({kNetns, 7}, nullptr, 61'000'000'000ull);
@@ -147,6 +147,8 @@ TEST_F(TableTest, orphaned_fin_wait_2_becomes_a_fin_wait_2_minisocket) {
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[1].new_state, kFinWait2);
   EXPECT_TRUE(events[1].new_minisocket);
+  // Polled, since the peer's FIN reaches it without a tracepoint.
+  EXPECT_EQ(table.minisockets_due(200 + kFinWait2PollNs).size(), 1u);
 
   // The peer's FIN reaches the minisocket: only a lookup can tell.
   diag::SockInfo now = dumped(8, kTimeWait);
@@ -211,7 +213,7 @@ TEST_F(TableTest, reset_after_close_still_knows_its_owner) {
 
 TEST_F(TableTest, reuse_of_a_time_wait_tuple_kills_the_minisocket) {
   auto r = state_rec(4, kFinWait2, kClose, 10);
-  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_RCV_SHUTDOWN;
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_FIN_RECEIVED;
   table.apply(r);
   ASSERT_EQ(table.size(), 1u);
   // Same 4-tuple, new socket: connect() reused the port (tcp_twsk_unique).
@@ -236,7 +238,7 @@ TEST_F(TableTest, seeded_time_wait_is_checked_when_its_timer_says) {
   EXPECT_EQ(events[0].type, EventType::snapshot);
   EXPECT_TRUE(table.find({kNetns, 11})->minisocket);
   EXPECT_TRUE(table.minisockets_due(2'000'000'000).empty());
-  EXPECT_EQ(table.minisockets_due(2'500'000'000 + kMinisocketRecheckNs).size(), 1u);
+  EXPECT_EQ(table.minisockets_due(2'500'000'000).size(), 1u);
 }
 
 TEST_F(TableTest, request_minisockets_are_reported_but_not_kept) {
@@ -331,9 +333,23 @@ TEST_F(SeederTest, sockets_the_dump_missed_are_replayed_whole) {
 
 TEST_F(SeederTest, a_dumped_time_wait_matches_the_handover_record) {
   auto r = state_rec(34, kFinWait2, kClose, 250);
-  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_RCV_SHUTDOWN;
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_FIN_RECEIVED;
   seeder.hold(r);
   diag::SockInfo tw = dumped(34, kTimeWait);
+  tw.inode = 0;
+  tw.timer = 3;
+  table.seed(tw, {}, 260);
+  events.clear();
+  EXPECT_EQ(seeder.finish(150, 300), 0u);
+  EXPECT_TRUE(events.empty());
+}
+
+TEST_F(SeederTest, a_dumped_time_wait_matches_a_fin_wait_2_handover_that_got_its_fin) {
+  seeder.hold(state_rec(35, kFinWait1, kFinWait2, 200));
+  auto r = state_rec(35, kFinWait2, kClose, 250);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT;  // orphaned: substate FIN-WAIT-2
+  seeder.hold(r);
+  diag::SockInfo tw = dumped(35, kTimeWait);  // the peer's FIN came before the dump
   tw.inode = 0;
   tw.timer = 3;
   table.seed(tw, {}, 260);
