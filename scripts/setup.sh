@@ -12,7 +12,7 @@ packages=(
   # tests: the peers we compare against and the traffic we make
   iproute2 nftables iperf3 procps kmod
   # benchmarks: the eBPF peers
-  libbpf-tools bpftrace
+  libbpf-tools bpftrace hyperfine
 )
 
 missing=()
