@@ -1,0 +1,121 @@
+// How the live stream ends: cleanly (exit status 0, an exit event last, no
+// event lost) on SIGINT, at --duration, and when its reader goes away; and
+// how it refuses to start: exit 1 for a missing namespace, 2 for a bad
+// option, each with one line on stderr.
+#include <signal.h>
+
+#include <string>
+
+#include "harness.h"
+#include "live_harness.h"
+
+namespace sstrace::e2e {
+namespace {
+
+// One connection made, used and closed by two processes; returns the
+// client's local port.
+int64_t one_connection(const Netns& ns) {
+  Worker server(ns, "lv-server", endpoint_commands);
+  Worker client(ns, "lv-client", endpoint_commands);
+  std::string port = words(server.call("listen 127.0.0.1 0")).at(1);
+  server.send("accept");
+  int64_t lport = std::stoi(words(client.call("connect 127.0.0.1 " + port)).at(1));
+  server.recv();
+  client.send("send 1000");
+  server.call("recv 1000");
+  client.recv();
+  client.call("close");
+  server.call("eof");
+  server.call("close");
+  server.call("close-listener");
+  return lport;
+}
+
+TEST(LiveStream, sigint_stops_cleanly_with_an_exit_event) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  LiveTrace live(ns);
+  ASSERT_TRUE(live.wait_sync()) << live.describe();
+  int64_t lport = one_connection(ns);
+  // Its close is in the stream before we stop: the stop loses nothing.
+  ASSERT_TRUE(live.wait_for(
+      [&](const Json& e) { return is_type(e, "close") && num(e, "lport") == lport; }, 20s))
+      << live.describe();
+  ASSERT_EQ(live.stop(), 0) << live.describe();
+  EXPECT_TRUE(stream_is_sound(live.events(), live.lines(), ns.inode())) << live.describe();
+  EXPECT_EQ(live.err(), "") << "a clean stop says nothing on stderr";
+}
+
+TEST(LiveStream, sigterm_stops_cleanly_with_an_exit_event) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  LiveTrace live(ns);
+  ASSERT_TRUE(live.wait_sync()) << live.describe();
+  one_connection(ns);
+  live.signal(SIGTERM);
+  ASSERT_EQ(live.wait_exit(30s), 0) << live.describe();
+  EXPECT_TRUE(stream_is_sound(live.events(), live.lines(), ns.inode())) << live.describe();
+}
+
+TEST(LiveStream, duration_stops_by_itself_with_an_exit_event) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  LiveTrace live(ns, {.args = {"--duration", "4"}});
+  ASSERT_TRUE(live.wait_sync()) << live.describe();
+  int64_t lport = one_connection(ns);
+  // No signal: it has to end by itself (the bound is generous, not a
+  // measurement of the duration).
+  ASSERT_EQ(live.wait_exit(60s), 0) << live.describe();
+  auto events = live.events();
+  EXPECT_TRUE(stream_is_sound(events, live.lines(), ns.inode())) << live.describe();
+  bool closed = false;
+  for (const Json& e : events) closed = closed || (is_type(e, "close") && num(e, "lport") == lport);
+  EXPECT_TRUE(closed) << "the connection made during the run is in the stream" << live.describe();
+}
+
+TEST(LiveStream, closed_stdout_is_a_clean_stop) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  // The reader takes one line (sync: the namespace is empty) and goes away.
+  LiveTrace live(ns, {.close_stdout_after = 1});
+  ASSERT_TRUE(live.wait_sync()) << live.describe();
+  // sstrace finds out at its next write: give it events until it exits.
+  int status = -1;
+  for (int i = 0; i < 20 && status == -1; ++i) {
+    one_connection(ns);
+    status = live.wait_exit(1s);
+  }
+  ASSERT_NE(status, -1) << "sstrace kept running with nobody reading" << live.describe();
+  EXPECT_EQ(status, 0) << "a closed stdout pipe is a clean stop, not SIGPIPE (141) or an error"
+                       << live.describe();
+  EXPECT_EQ(live.lines().size(), 1u);
+  EXPECT_TRUE(is_type(live.events().at(0), "sync"));
+}
+
+TEST(LiveStream, missing_namespace_is_exit_1_with_one_line) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  const std::string name = "sstrace-e2e-no-such-namespace";
+  RunResult r = run({sstrace_binary(), "--json", "-N", name}, "", 30s);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(r.out, "") << "nothing on stdout, not even an exit event";
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find(name), std::string::npos) << "the message names the namespace: " << r.err;
+}
+
+TEST(LiveStream, bad_option_is_exit_2_with_one_line) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--json", "--no-such-option"},
+        std::vector<std::string>{"--json", "--duration", "soon"},
+        std::vector<std::string>{"--json", "-N"}}) {
+    std::vector<std::string> argv{sstrace_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = run(argv, "", 30s);
+    EXPECT_EQ(r.status, 2) << r.command << ": " << r.err;
+    EXPECT_EQ(r.out, "") << r.command;
+    EXPECT_EQ(r.err_lines().size(), 1u) << r.command << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace sstrace::e2e
