@@ -81,7 +81,9 @@ std::vector<std::string> shell_split(const std::string& line);
 // The reverse, for messages and for run_shell: quotes words that need it.
 std::string shell_join(const std::vector<std::string>& words);
 
-// Path of the sstrace binary under test.
+// Path of the sstrace binary under test: SSTRACE_E2E_BINARY from the
+// environment (an installed sstrace, or a deliberately broken stand-in to
+// check that the tests catch it), else the one this build made.
 std::string sstrace_binary();
 
 // ---------------------------------------------------------------------------
@@ -230,6 +232,8 @@ class SocketSet {
   std::string unix_path(const std::string& name) const;
 
   // RAW (family AF_INET / AF_INET6) and PACKET (SOCK_RAW / SOCK_DGRAM).
+  // Packet sockets get a filter that keeps nothing: otherwise every packet
+  // on lo (retransmissions, probes) grows their Recv-Q between two listings.
   int raw(int family, int protocol);
   int packet(int type, uint16_t eth_protocol);
 
@@ -327,16 +331,28 @@ bool is_observer_row(const SsRow& row);
 // one side has.
 std::string diff_rows(const SsTable& expected, const SsTable& actual);
 
-// Runs ss and sstrace with the same arguments in the namespace, repeating
-// (ss, sstrace, ss) until the two ss runs agree so that a socket changing
-// between the runs cannot make a false difference.
+// Which socket a row is about: Netid, local and peer columns (a UNIX
+// socket's local "port" is its inode). Rows with the same identity are
+// compared as a group.
+std::string row_identity(const SsRow& row);
+
+// Compares sstrace's rows with those of two ss runs made just before and
+// just after it, socket by socket: each socket's rows in sstrace's output
+// must be what one of the two ss runs shows for it (present or absent
+// included). Sockets change by themselves (retransmission timers, queues
+// filling), each at its own moments, so a whole-output comparison would
+// rarely find two identical ss runs in a busy namespace; a per-socket
+// bracket needs each socket only to hold still for the length of one run.
+// Returns "" when sstrace agrees, otherwise the differing rows.
+std::string bracket_diff(const SsTable& before, const SsTable& sstrace, const SsTable& after);
+
+// Runs (ss, sstrace, ss) with the same arguments in the namespace, up to
+// eight times until bracket_diff finds no difference.
 struct Parity {
-  RunResult ss, sstrace;
-  SsTable ss_table, sstrace_table;
-  std::string diff;  // diff_rows(ss, sstrace)
+  RunResult ss, sstrace;  // ss: the run before sstrace, on the last attempt
+  SsTable ss_table, sstrace_table, ss_after_table;
+  std::string diff;  // bracket_diff of the last attempt
   int attempts = 0;
-  bool stable = false;      // the two ss runs agreed
-  std::string instability;  // what differed between them on the last attempt
 };
 Parity compare_with_ss(const Netns& ns, const std::vector<std::string>& args,
                        const SsLayout& layout = {});
@@ -404,8 +420,8 @@ std::vector<std::string> compare_json_details(const SsRow& row, const Json& obj)
 // namespace: every line valid against the schema, type "snapshot", netns
 // the namespace's inode, the same sockets (keys above), each ss row with a
 // cookie (sk:) matched by cookie and each UNIX/PACKET row by inode, and for
-// those pairs compare_json_details. Stable against sockets changing between
-// runs, like compare_with_ss.
+// those pairs compare_json_details. Bracketed by two ss runs socket by
+// socket, like compare_with_ss.
 ::testing::AssertionResult json_matches_ss(const Netns& ns, const std::string& args,
                                            size_t min_rows = 1);
 
