@@ -43,7 +43,7 @@ TEST_F(FilterParity, every_state_is_in_the_fixture) {
   // the states are there: check the fixture against ss itself.
   RunResult r = run_ss(*ns_, {"-tan"});
   for (const char* state : {"LISTEN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
-                            "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK"})
+                            "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING"})
     EXPECT_NE(r.out.find("\n" + std::string(state) + " "), std::string::npos)
         << state << " missing:\n"
         << r.out;

@@ -700,6 +700,19 @@ TcpPair SocketSet::tcp_last_ack(int listener) {
   return p;
 }
 
+TcpPair SocketSet::tcp_closing(int listener) {
+  TcpPair p = tcp_connect(listener);
+  ensure_nft_table();
+  ns_.nft("add rule inet sstrace_e2e input tcp sport " + std::to_string(p.client_port) +
+          " tcp dport " + std::to_string(p.server_port) + " drop\n");
+  if (shutdown(p.client, SHUT_WR) < 0) fail_errno("shutdown");
+  wait_state(p.client_port, p.server_port, 4 /* FIN_WAIT1 */);
+  if (shutdown(p.server, SHUT_WR) < 0) fail_errno("shutdown");
+  wait_state(p.client_port, p.server_port, 11 /* CLOSING */);
+  wait_state(p.server_port, p.client_port, 4 /* FIN_WAIT1 */);
+  return p;
+}
+
 int SocketSet::tcp_syn_sent(const std::string& ip, uint16_t port, const std::string& client_ip) {
   SockAddr dst = make_addr(ip, port);
   ensure_nft_table();

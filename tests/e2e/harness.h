@@ -208,6 +208,10 @@ class SocketSet {
   // Server in CLOSE-WAIT shuts down its side; the client's ACK of that FIN is
   // dropped: server LAST-ACK (client TIME-WAIT).
   TcpPair tcp_last_ack(int listener);
+  // Simultaneous close: the client's FIN is dropped and the server sends its
+  // own FIN, which the client receives before any ACK of its FIN: client
+  // CLOSING, server FIN-WAIT-1.
+  TcpPair tcp_closing(int listener);
   // A non-blocking connect whose SYN an nft rule drops: SYN-SENT.
   int tcp_syn_sent(const std::string& ip, uint16_t port, const std::string& client_ip = "");
   // The client's final ACK of the handshake is dropped: the server side is a

@@ -134,13 +134,13 @@ TEST_F(EmptyResults, filter_matching_nothing_lists_nothing) {
   expect_empty("-tan dst 127.99.99.99");
   expect_empty("-tan src [::2]");
   expect_empty("-uan dport = :4");
-  expect_empty("-tan state closing");
+  expect_empty("-tan state closed");
   expect_empty("-tan '( sport = :8080 and sport = :9090 )'");
   expect_empty("-xa src /nonexistent/socket");
 }
 
 TEST_F(EmptyResults, json_filter_matching_nothing_prints_nothing) {
-  for (const char* args : {"-tan sport = :1", "-tan state closing"}) {
+  for (const char* args : {"-tan sport = :1", "-tan state closed"}) {
     std::vector<std::string> argv = shell_split(args);
     argv.push_back("--json");
     RunResult r = run_snapshot(*ns_, argv);

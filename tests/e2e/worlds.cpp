@@ -42,6 +42,7 @@ void build_mixed_world(SocketSet& s) {
   s.tcp_fin_wait2(l6);
   s.tcp_fin_wait1(l4b);
   s.tcp_last_ack(l4);
+  s.tcp_closing(l6);
 
   // Opening states.
   s.tcp_syn_sent("127.0.0.9", 9);

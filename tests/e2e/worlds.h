@@ -16,7 +16,7 @@ namespace sstrace::e2e {
 // One of each: TCP in every state a test can hold cheaply (LISTEN on
 // 127.0.0.1, 127.0.0.2, ::1, 0.0.0.0, ::; ESTAB v4/v6 with and without
 // keepalive; an unaccepted ESTAB; queues; TIME-WAIT; FIN-WAIT-1/2;
-// CLOSE-WAIT; LAST-ACK; SYN-SENT v4/v6; SYN-RECV), UDP bound and connected
+// CLOSE-WAIT; LAST-ACK; CLOSING; SYN-SENT v4/v6; SYN-RECV), UDP bound and connected
 // v4/v6, UNIX stream/dgram/seqpacket with path, abstract and unnamed
 // sockets, RAW v4/v6, PACKET raw/dgram.
 void build_mixed_world(SocketSet& s);
