@@ -375,5 +375,77 @@ TEST(LiveStream, starting_under_churn_loses_no_event) {
   EXPECT_TRUE(chains_are_consistent(stories(events)));
 }
 
+// A connection whose handshake is half-way when sstrace dumps: the server
+// side is a request minisocket (SYN-RECV), which the dump reports with a
+// cookie. When the client's ACK finally gets through, the kernel makes the
+// full socket; whatever cookie it has, each cookie's story must stay one
+// chain, and the connection must end as ss shows it.
+TEST(LiveStream, seeded_request_socket_completes_into_a_consistent_chain) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  Worker server(ns, "lv-server", endpoint_commands);
+  Worker client(ns, "lv-client", endpoint_commands);
+  const int port = 7100;
+  server.call("listen 127.0.0.1 " + std::to_string(port));
+  // Every segment the client sends after its SYN is dropped: the client is
+  // ESTAB, the server holds a request minisocket.
+  ns.nft(
+      "table inet lvhalf {\n"
+      "  chain input {\n"
+      "    type filter hook input priority 0; policy accept;\n"
+      "    tcp dport " +
+      std::to_string(port) +
+      " tcp flags & (syn | ack) == ack drop\n"
+      "  }\n"
+      "}\n");
+  int64_t client_port =
+      std::stoi(words(client.call("connect 127.0.0.1 " + std::to_string(port))).at(1));
+  uint64_t request = 0;
+  ASSERT_TRUE(wait_ss(ns, [&](const std::vector<SsSock>& rows) {
+    for (const SsSock& r : rows)
+      if (r.state == "SYN-RECV" && r.rport == client_port) request = r.cookie;
+    return request != 0;
+  }));
+
+  LiveTrace live(ns);
+  auto sync = live.wait_sync();
+  ASSERT_TRUE(sync) << live.describe();
+  ns.must({"nft", "delete", "table", "inet", "lvhalf"});
+  // The client's data carries the ACK that completes the handshake.
+  client.send("send 1000");
+  server.call("accept");
+  server.call("recv 1000");
+  client.recv();
+  auto established = ss_tane(ns);
+  client.call("shutdown");
+  server.call("eof");
+  server.call("shutdown");
+  client.call("eof");
+  client.call("wait-closed");
+  server.call("wait-closed");
+  client.call("close");
+  server.call("close");
+  ASSERT_TRUE(wait_ss(ns, quiet));
+  auto table = live.dump_table();
+  auto ss = ss_tane(ns);
+  EXPECT_TRUE(table_matches_ss(table, ss)) << live.describe(30);
+  ASSERT_EQ(live.stop(), 0) << live.describe();
+
+  auto events = live.events();
+  EXPECT_TRUE(stream_is_sound(events, live.lines(), ns.inode())) << live.describe();
+  bool request_seen = false;
+  for (size_t i = 0; i < *sync; ++i)
+    request_seen =
+        request_seen || (cookie_of(events[i]) == request && str(events[i], "state") == "SYN-RECV");
+  EXPECT_TRUE(request_seen) << "the dump's request socket sk:" << hex(request)
+                            << " is a snapshot event";
+  std::string ss_text;
+  for (const SsSock& r : established) ss_text += "  " + r.text + "\n";
+  auto st = stories(events);
+  EXPECT_TRUE(chains_are_consistent(st)) << "ss while established:\n"
+                                         << ss_text << live.describe(40);
+  EXPECT_TRUE(stories_end_as_ss_shows(st, ss)) << live.describe(40);
+}
+
 }  // namespace
 }  // namespace sstrace::e2e
