@@ -1040,9 +1040,7 @@ std::string join_tokens(const SsRow& row) {
 namespace {
 
 bool is_unix_kind(const std::string& k) { return k.starts_with("u_"); }
-bool is_single_token_kind(const std::string& k) {
-  return k == "p_raw" || k == "p_dgr" || k == "nl";
-}
+bool is_single_token_kind(const std::string& k) { return k == "p_raw" || k == "p_dgr"; }
 
 void split_hostport(const std::string& s, std::string& addr, std::string& port) {
   size_t pos = s.rfind(':');
@@ -1143,19 +1141,11 @@ bool is_observer_row(const SsRow& row) {
   // Test namespaces hold no netlink sockets of their own: every one that is
   // not the kernel's ("rtnl:kernel", "0:0" with -n) belongs to whichever
   // tool is listing ("tcpdiag:ss/1234", "4:1234").
-  std::string owner;
-  if (row.netid == "nl") {
-    size_t colon = row.local_addr.find(':');
-    owner = colon == std::string::npos ? "" : row.local_addr.substr(colon + 1);
-  } else if (row.netid.empty() && !row.local_addr.empty() &&
-             row.local_addr.find_first_of(".:[*") == std::string::npos) {
-    // A listing of netlink sockets alone (-f netlink) has no Netid column,
-    // so the row was split like an inet one: "tcpdiag" and "ss/1234".
-    owner = row.local_port;
-  } else {
-    return false;
-  }
-  return owner != "kernel" && owner != "0";
+  // A row is split like an inet one ("tcpdiag" and "ss/1234"); a listing
+  // of netlink sockets alone (-f netlink) has no Netid column to tell.
+  bool netlink = row.netid == "nl" || (row.netid.empty() && !row.local_addr.empty() &&
+                                       row.local_addr.find_first_of(".:[*") == std::string::npos);
+  return netlink && row.local_port != "kernel" && row.local_port != "0";
 }
 
 namespace {
@@ -1851,6 +1841,8 @@ JsonAttempt json_attempt(const Netns& ns, const std::vector<std::string>& ss_arg
         o["netns"].get<uint64_t>() != ns.inode())
       problems += where + "netns is " + json_text(o, "netns") + ", the namespace's inode is " +
                   std::to_string(ns.inode()) + "\n";
+    // The listing tool's own netlink sockets, as is_observer_row.
+    if (json_text(o, "family") == "netlink" && json_text(o, "lport") != "0") continue;
     json_by_id[json_identity(o)].push_back(&o);
   }
   for (auto& r : before.rows)

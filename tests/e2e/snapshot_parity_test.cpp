@@ -166,6 +166,10 @@ TEST_F(SnapshotParity, json_tcp_info_matches_ss) {
   EXPECT_TRUE(json_matches_ss(*ns_, "-tani", 30));
 }
 
+TEST_F(SnapshotParity, json_every_kind_matches_ss) {
+  EXPECT_TRUE(json_matches_ss(*ns_, "-an", 50));
+}
+
 TEST_F(SnapshotParity, json_raw_all_matches_ss) { EXPECT_TRUE(json_matches_ss(*ns_, "-wan", 2)); }
 
 TEST_F(SnapshotParity, json_packet_all_matches_ss) {
