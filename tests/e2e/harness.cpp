@@ -2041,8 +2041,11 @@ namespace {
 
 std::multiset<std::vector<std::string>> pipeline_lines(const std::string& out) {
   std::multiset<std::vector<std::string>> lines;
+  // The listing tool's own netlink socket (is_observer_row), as a pipeline
+  // without -n prints it: "tcpdiag:ss/1234".
+  static const std::regex observer(R"(\s[a-z0-9_]+:(ss|sstrace)/\d+\s)");
   for (auto& line : split_lines(out)) {
-    if (trim(line).empty()) continue;
+    if (trim(line).empty() || std::regex_search(line + " ", observer)) continue;
     SsRow row;
     if (line.find("Recv-Q") != std::string::npos)
       row.tokens = {strip_ws(line)};  // a header: ss aligns it to the widest cell
