@@ -59,6 +59,8 @@ struct sock_state {
 	__u32 srtt_samples;
 	__u64 srtt_sum_us;
 	struct sstrace_owner owner;
+	__u32 last_total_retrans; /* tp->total_retrans at the last retransmit record */
+	__u32 retrans_base_known; /* last_total_retrans is a real baseline */
 };
 
 struct {
@@ -212,8 +214,16 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 		}
 		submit(r);
 	}
-	if (st)
+	if (st) {
 		st->enter_ns = now;
+		/* A socket born now starts from 0 retransmissions: the baseline
+		 * for handle_tcp_retransmit_skb()'s deltas. */
+		if (oldstate == TCP_CLOSE || oldstate == TCP_LISTEN) {
+			st->last_total_retrans =
+			    BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+			st->retrans_base_known = 1;
+		}
+	}
 	return 0;
 }
 
@@ -317,14 +327,27 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *skb, int err)
 {
 	struct sstrace_record *r;
+	struct sock_state *st;
+	__u32 total, segs;
 
-	/* A failed retransmission is not counted by the kernel (RetransSegs,
-	 * total_retrans); neither do we. */
+	/* A failed retransmission is not reported; the segments the kernel
+	 * counted for it (total_retrans and RetransSegs are added before the
+	 * transmit) go with the next successful one, through the delta below. */
 	if (err)
 		return 0;
+	/* segs = the growth of tp->total_retrans since the last record: exactly
+	 * what the kernel added to RetransSegs for this socket. The skb's
+	 * tcp_gso_segs, read after the transmit, can differ. */
+	total = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+	st = bpf_sk_storage_get(&sock_states, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	segs = st && st->retrans_base_known ? total - st->last_total_retrans : skb_pcount(skb);
+	if (st) {
+		st->last_total_retrans = total;
+		st->retrans_base_known = 1;
+	}
 	if (emit_sock_record(sk, SSTRACE_REC_RETRANSMIT, &r))
 		return 0;
-	r->retransmit.segs = skb_pcount(skb);
+	r->retransmit.segs = segs;
 	r->retransmit.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	submit(r);
 	return 0;

@@ -77,7 +77,7 @@ class LiveStream {
   void setup_filter();
   void start_tracer();
   void push_prefilter(bpf::TracerConfig& cfg) const;
-  void seed();
+  void seed(const sys::SocketOwners& owners);
   void open_diags();
   diag::SockDiag* diag_for(uint32_t netns);
   diag::DumpRequest seed_request() const;
@@ -262,8 +262,7 @@ diag::SockDiag* LiveStream::diag_for(uint32_t netns) {
   return it == diags_.end() ? nullptr : &it->second;
 }
 
-void LiveStream::seed() {
-  auto owners = sys::SocketOwners::scan();
+void LiveStream::seed(const sys::SocketOwners& owners) {
   open_diags();
   diag::DumpRequest req = seed_request();
 
@@ -405,8 +404,12 @@ int LiveStream::run() {
   setup_filter();
   writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
                        : output::make_text_event_writer(stdout, clock_, output::EventFormat{});
+  // The /proc scan takes seconds on a busy host: done before attaching, so
+  // the ring buffer does not fill meanwhile. Sockets born after it get
+  // their owners from connect/accept records.
+  sys::SocketOwners owners = sys::SocketOwners::scan();
   start_tracer();
-  seed();
+  seed(owners);
   stream();
   if (!pipe_closed_) {
     model::Event e;

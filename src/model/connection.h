@@ -50,6 +50,7 @@ struct Connection {
   uint64_t state_since_ns = 0;  // CLOCK_MONOTONIC; 0 = unknown
   uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)
   uint64_t check_at_ns = 0;     // minisocket: when to ask the kernel whether it is gone
+  uint64_t known_since_ns = 0;  // when we learned of it in its current form (dump, handover)
   Owner owner;
 
   // What the kernel and the events told us so far.

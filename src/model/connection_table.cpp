@@ -201,6 +201,7 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
   c.state = s.state;
   c.minisocket = is_timewait_minisocket(s);
   c.seeded = true;
+  c.known_since_ns = now_ns;
   if (!users.empty()) c.owner = {uint32_t(users.front().pid), users.front().comm};
   c.recv_q = s.recv_q;
   c.send_q = s.send_q;
@@ -234,6 +235,9 @@ void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketU
   e.info = &s;
   e.users = users;
   if (is_request_minisocket(s)) {
+    // Kept aside: on the reference kernel the child takes over the request
+    // socket's cookie, and its LISTEN -> SYN-RECV must not be reported again.
+    seeded_requests_.insert(c.key);
     e.conn = &c;
     sink_(e);
     return;
@@ -254,6 +258,9 @@ void ConnectionTable::kill_reused_minisocket(const Connection& c, uint64_t ts_ns
     minisockets_by_tuple_.erase(it);
     return;
   }
+  // A record older than the minisocket (replayed from before the seeding
+  // dump, for an earlier connection on the same ports) did not kill it.
+  if (ts_ns < cit->second.known_since_ns) return;
   // A new connection took the 4-tuple: the kernel killed the TIME-WAIT
   // (tcp_twsk_unique() on connect, tcp_timewait_state_process() on a SYN).
   Connection& tw = cit->second;
@@ -293,6 +300,11 @@ void ConnectionTable::apply(const sstrace_record& r) {
 void ConnectionTable::apply_state(const sstrace_record& r) {
   const auto& s = r.state;
   bool is_new = conns_.find({r.id.netns, r.id.cookie}) == conns_.end();
+  // The child of a request socket the seed reported as SYN-RECV, with its
+  // cookie: the snapshot already said SYN-RECV.
+  bool was_seeded_request = is_new && s.old_state == TcpState::kListen &&
+                            s.new_state == TcpState::kSynRecv &&
+                            seeded_requests_.erase({r.id.netns, r.id.cookie}) > 0;
   Connection& c = find_or_create(r, s.old_state);
   if (is_new) {
     // Born now when the kernel reports its first state (CLOSE for an active
@@ -322,7 +334,7 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
   c.state = to.state;
   c.minisocket = to.minisocket;
   c.state_since_ns = r.ts_ns;
-  emit_state(c, r.ts_ns, from, to, old_us, false);
+  if (!was_seeded_request) emit_state(c, r.ts_ns, from, to, old_us, false);
 
   if (s.new_state == TcpState::kClose) {
     end_full_socket(c, r, to);
@@ -356,6 +368,7 @@ void ConnectionTable::end_full_socket(Connection& c, const sstrace_record& r, Re
     // The connection lives on as a timewait minisocket with the same cookie
     // (inet_twsk_alloc copies sk_cookie).
     c.check_at_ns = minisocket_next_check(r.ts_ns, next.state, kTimewaitLenNs);
+    c.known_since_ns = r.ts_ns;
     index(c);
     return;
   }
@@ -407,6 +420,7 @@ void ConnectionTable::apply_retransmit(const sstrace_record& r) {
     }
   }
   Connection& c = find_or_create(r, uint8_t(r.retransmit.state));
+  update_endpoints(c, r.id);  // a SYN retransmit knows the port connect() chose
   adopt_owner(c, r.owner);
   c.retrans_segs += r.retransmit.segs;
   e.conn = &c;
@@ -427,6 +441,7 @@ void ConnectionTable::apply_reset(const sstrace_record& r) {
     if (auto it = graveyard_.find(key); it != graveyard_.end()) c = &it->second;
   }
   if (!c) c = &find_or_create(r, uint8_t(r.reset.state));
+  if (conns_.count(key)) update_endpoints(*c, r.id);
   adopt_owner(*c, r.owner);
   if (!e.reset_sent) c->reset_received = true;
   e.conn = c;

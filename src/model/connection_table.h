@@ -9,6 +9,7 @@
 #include <functional>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "diag/sock_info.h"
@@ -129,6 +130,8 @@ class ConnectionTable {
   std::unordered_map<TupleKey, SockKey, TupleKeyHash> minisockets_by_tuple_;
   std::unordered_map<ListenKey, SockKey, ListenKeyHash> listeners_;
   std::unordered_map<SockKey, Connection, SockKeyHash> graveyard_;
+  // Request sockets the seeding dump reported (SYN-RECV), by cookie.
+  std::unordered_set<SockKey, SockKeyHash> seeded_requests_;
   std::deque<SockKey> graveyard_order_;
 };
 

@@ -35,8 +35,10 @@ bool LineBuffer::flush() {
   if (broken_) return false;
   if (!buf_.empty()) {
     size_t n = std::fwrite(buf_.data(), 1, buf_.size(), out_);
+    // glibc returns a short count (not 0) when a write fails with EPIPE
+    // part-way through a batch larger than its buffer.
+    if (n != buf_.size() || std::ferror(out_)) broken_ = true;
     buf_.clear();
-    if (n == 0 && std::ferror(out_)) broken_ = true;
   }
   if (std::fflush(out_) != 0) broken_ = true;
   return !broken_;
