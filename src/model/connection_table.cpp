@@ -220,8 +220,9 @@ bool ConnectionTable::is_timewait_minisocket(const diag::SockInfo& s) {
   return s.inode == 0 && s.timer == 3;  // idiag_timer 3: timewait (net/ipv4/inet_diag.c)
 }
 
-// Request minisockets (SYN-RECV in a dump) are reported, not kept: their
-// cookie is their own, and their child appears with a cookie of its own.
+// Request minisockets (SYN-RECV in a dump) are reported, not kept: no
+// tracepoint follows them. On the reference kernel (6.18) the child that
+// completes the handshake takes over the request's cookie (seed()).
 bool ConnectionTable::is_request_minisocket(const diag::SockInfo& s) {
   return (s.state == TcpState::kSynRecv && s.inode == 0) || s.state == TcpState::kNewSynRecv;
 }
