@@ -8,10 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 
+#include "bpf/libbpf_log.h"
 #include "sstrace.skel.h"
 
 namespace sstrace::bpf {
@@ -22,17 +21,6 @@ static_assert(sizeof(sstrace_summary) == 48, "ABI: sstrace_summary");
 static_assert(sizeof(sstrace_record) == 8 + 8 + 56 + 24 + 64, "ABI: sstrace_record");
 
 namespace {
-
-bool g_verbose = false;
-
-int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
-  // Without -v, failures reach the user as our own one-line errors and
-  // Degradation notes; libbpf's multi-line log is for debugging.
-  if (!g_verbose && level != LIBBPF_WARN) return 0;
-  if (!g_verbose) return 0;
-  std::fputs("sstrace: libbpf: ", stderr);
-  return std::vfprintf(stderr, fmt, args);
-}
 
 // Where the programs hook in, and what a user misses when one is absent.
 struct Hook {
@@ -119,8 +107,9 @@ int on_ring_record(void* ctx, void* data, size_t size) {
 }  // namespace
 
 Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHandler handler) {
-  g_verbose = cfg.verbose;
-  libbpf_set_print(libbpf_log);
+  // Without -v, failures reach the user as our own one-line errors and
+  // Degradation notes; libbpf's multi-line log is for debugging.
+  set_libbpf_log(cfg.verbose);
 
   std::unique_ptr<Tracer> t(new Tracer());
   t->impl_ = std::make_unique<Impl>();

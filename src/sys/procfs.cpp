@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -105,13 +106,8 @@ std::vector<int> list_pids(int proc_fd) {
   return pids;
 }
 
-struct Found {
-  uint64_t inode;
-  SocketUser user;
-};
-
 // Every socket descriptor of one process. `buf` is the caller's, reused.
-void scan_process(int proc_fd, int pid, std::vector<char>& buf, std::vector<Found>& out) {
+void scan_process(int proc_fd, int pid, std::vector<char>& buf, std::vector<SocketFd>& out) {
   char fd_path[32];
   std::snprintf(fd_path, sizeof fd_path, "%d/fd", pid);
   // Gone, or not ours to look at (EACCES without CAP_SYS_PTRACE): skip.
@@ -132,7 +128,7 @@ void scan_process(int proc_fd, int pid, std::vector<char>& buf, std::vector<Foun
       comm = read_comm(proc_fd, pid);
       have_comm = true;
     }
-    out.push_back(Found{ino, SocketUser{comm, pid, fd}});
+    out.push_back(SocketFd{ino, SocketUser{comm, pid, fd}});
   }
 }
 
@@ -148,16 +144,15 @@ unsigned worker_count(size_t pids) {
 }  // namespace
 
 SocketOwners SocketOwners::scan(const std::string& proc_root) {
-  SocketOwners owners;
   UniqueFd root_fd(::open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd) return owners;
+  if (!root_fd) return {};
   const int proc_fd = root_fd.get();
   const std::vector<int> pids = list_pids(proc_fd);
 
   const unsigned workers = worker_count(pids.size());
-  std::vector<std::vector<Found>> found(workers);
+  std::vector<std::vector<SocketFd>> found(workers);
   std::atomic<size_t> next{0};
-  auto work = [&](std::vector<Found>& out) {
+  auto work = [&](std::vector<SocketFd>& out) {
     constexpr size_t kBatch = 4;
     std::vector<char> buf(kDirBuffer);
     for (size_t i; (i = next.fetch_add(kBatch)) < pids.size();)
@@ -170,16 +165,25 @@ SocketOwners SocketOwners::scan(const std::string& proc_root) {
     work(found[0]);
   }
 
+  if (found.size() == 1) return from_fds(std::move(found[0]));
   size_t total = 0;
   for (const auto& f : found) total += f.size();
-  owners.by_inode_.reserve(total);
-  for (auto& f : found)
-    for (auto& [ino, user] : f) owners.by_inode_[ino].push_back(std::move(user));
+  std::vector<SocketFd> all;
+  all.reserve(total);
+  for (auto& f : found) std::move(f.begin(), f.end(), std::back_inserter(all));
+  return from_fds(std::move(all));
+}
+
+SocketOwners SocketOwners::from_fds(std::vector<SocketFd> fds) {
+  SocketOwners owners;
+  owners.by_inode_.reserve(fds.size());
+  for (auto& [ino, user] : fds) owners.by_inode_[ino].push_back(std::move(user));
 
   // ss pushes each (pid, fd) onto the front of its hash chain while walking
   // /proc in ascending pid and fd order, so it prints a shared socket's
   // users newest pid first, highest fd first. Sorting gives that order
-  // whatever the threads' or readdir's order (a test's fake /proc has none).
+  // whatever the order the descriptors were found in (scan threads,
+  // readdir, a test's fake /proc, the iterator).
   for (auto& [ino, users] : owners.by_inode_) {
     if (users.size() < 2) continue;
     std::sort(users.begin(), users.end(), [](const SocketUser& a, const SocketUser& b) {
@@ -193,6 +197,11 @@ std::span<const SocketUser> SocketOwners::users(uint64_t inode) const {
   auto it = by_inode_.find(inode);
   if (it == by_inode_.end()) return {};
   return it->second;
+}
+
+std::string process_comm(int pid, const std::string& proc_root) {
+  UniqueFd root_fd(::open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return root_fd ? read_comm(root_fd.get(), pid) : std::string();
 }
 
 std::optional<std::string> stat_comm(int pid, const std::string& proc_root) {
