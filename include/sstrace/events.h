@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The one ABI between the BPF programs (bpf/sstrace.bpf.c) and user space
- * (src/bpf/). Plain C, fixed-size fields only: clang -target bpf compiles it
- * against vmlinux.h, g++ against <linux/types.h>. User space static_asserts
- * the sizes (src/bpf/records.cpp) so that a change on one side that is not
- * made on the other fails the build instead of corrupting the stream.
+ * The one ABI between the BPF programs (bpf/sstrace.bpf.c, bpf/owners.bpf.c)
+ * and user space (src/bpf/). Plain C, fixed-size fields only: clang -target
+ * bpf compiles it against vmlinux.h, g++ against <linux/types.h>. User space
+ * static_asserts the sizes (src/bpf/tracer.cpp, src/bpf/owner_iter.cpp) so
+ * that a change on one side that is not made on the other fails the build
+ * instead of corrupting the stream.
  */
 #ifndef SSTRACE_EVENTS_H
 #define SSTRACE_EVENTS_H
@@ -143,6 +144,26 @@ enum sstrace_stat {
 struct sstrace_port_range {
 	__u16 lo;
 	__u16 hi;
+};
+
+/* One socket descriptor of one process, as the iter/task_file program
+ * (bpf/owners.bpf.c) lists them for ss -p: what /proc/<pid>/fd/<fd> ->
+ * "socket:[<inode>]" says, without a readlink per descriptor. Written with
+ * bpf_seq_write(), read() back as an array of these. */
+struct sstrace_socket_fd {
+	__u64 inode; /* the socket's inode number (what sock_diag reports) */
+	__u32 pid;   /* tgid, numbered in the reader's pid namespace */
+	__u32 fd;
+	__u32 flags; /* enum sstrace_socket_fd_flags */
+	__u32 pad0;
+	char comm[SSTRACE_COMM_LEN]; /* the thread-group leader's task->comm */
+};
+
+/* sstrace_socket_fd.flags */
+enum sstrace_socket_fd_flags {
+	/* A kernel thread or workqueue worker: /proc/<pid>/comm shows a longer
+	 * name than task->comm (proc_task_name()), so user space reads it. */
+	SSTRACE_SOCKET_FD_KERNEL_THREAD = 1 << 0,
 };
 
 #endif /* SSTRACE_EVENTS_H */

@@ -14,6 +14,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "bpf/owner_iter.h"
 #include "bpf/tracer.h"
 #include "common/result.h"
 #include "diag/sock_diag.h"
@@ -404,10 +405,10 @@ int LiveStream::run() {
   setup_filter();
   writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
                        : output::make_text_event_writer(stdout, clock_, output::EventFormat{});
-  // The /proc scan takes seconds on a busy host: done before attaching, so
-  // the ring buffer does not fill meanwhile. Sockets born after it get
-  // their owners from connect/accept records.
-  sys::SocketOwners owners = sys::SocketOwners::scan();
+  // Owners are listed before attaching, so the ring buffer does not fill
+  // meanwhile (the /proc fallback takes seconds on a busy host). Sockets
+  // born after it get their owners from connect/accept records.
+  sys::SocketOwners owners = bpf::find_socket_owners(netns_, opts_.verbose).owners;
   start_tracer();
   seed(owners);
   stream();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "bpf/owner_iter.h"
 #include "common/result.h"
 #include "filter/filter.h"
 #include "output/summary.h"
@@ -51,6 +52,13 @@ void enter_namespace(const std::string& name) {
     if (e.err == ENOENT) throw FatalError(e.str() + " (ip netns list shows the names)");
     fatal(e);
   }
+}
+
+// ss -p's table. The dump is of our namespace only, so the owners of other
+// namespaces' sockets need not be listed.
+sys::SocketOwners find_owners(bool verbose) {
+  auto netns = sys::current_netns_inode();
+  return bpf::find_socket_owners(netns ? *netns : 0, verbose).owners;
 }
 
 filter::Filter parse_filter(const Options& opts) {
@@ -180,7 +188,7 @@ int run_snapshot(const Options& opts) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::optional<sys::SocketOwners> owners;
-  if (opts.processes) owners = sys::SocketOwners::scan();
+  if (opts.processes) owners = find_owners(opts.verbose);
   const sys::SocketOwners* owners_ptr = owners ? &*owners : nullptr;
 
   output::SnapshotFormat fmt = snapshot_format(opts, states);
