@@ -60,15 +60,14 @@ std::string comm_of(const sstrace_socket_fd& r) {
   return std::string(r.comm, strnlen(r.comm, sizeof r.comm));
 }
 
-// Reads the iterator to its end. A record never straddles two read()s in
-// practice (the kernel hands out whole seq_file buffers), but a partial
-// one is kept for the next read rather than trusted to that.
-Result<std::vector<sys::SocketFd>> read_socket_fds(int iter_fd) {
+}  // namespace
+
+Result<std::vector<sys::SocketFd>> read_socket_fds(int fd) {
   std::vector<sys::SocketFd> fds;
   std::vector<char> buf(256 * 1024);
   size_t have = 0;
   for (;;) {
-    ssize_t n = ::read(iter_fd, buf.data() + have, buf.size() - have);
+    ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return sys_error("failed to read the owners iterator");
     if (n == 0) break;
@@ -86,8 +85,6 @@ Result<std::vector<sys::SocketFd>> read_socket_fds(int iter_fd) {
   if (have != 0) return Error{"the owners iterator ended inside a record"};
   return fds;
 }
-
-}  // namespace
 
 Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns) {
   if (auto same = proc_numbers_pids_as_we_do(); !same) return same.error();

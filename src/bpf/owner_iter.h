@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "sys/procfs.h"
@@ -18,6 +19,12 @@ namespace sstrace::bpf {
 // before 5.11, no CAP_BPF) or when its pids would not be /proc's (/proc
 // belongs to another pid namespace than ours).
 Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns);
+
+// Reads struct sstrace_socket_fd records from `fd` (the iterator's) to its
+// end. A record never straddles two read()s of the iterator in practice
+// (the kernel hands out whole seq_file buffers), but a partial one is kept
+// for the next read rather than trusted to that.
+Result<std::vector<sys::SocketFd>> read_socket_fds(int fd);
 
 struct OwnersFound {
   sys::SocketOwners owners;

@@ -86,6 +86,47 @@ TEST(SocketOwners, shared_socket_users_in_ss_order) {
   EXPECT_EQ(u[3].comm, "init");
 }
 
+TEST(SocketOwners, from_fds_gives_the_scans_table_whatever_the_order) {
+  // The iterator finds descriptors in its own order; the table must not
+  // depend on it.
+  FakeProc proc;
+  proc.process(7, "a");
+  proc.fd(7, 3, "socket:[42]");
+  proc.fd(7, 5, "socket:[42]");
+  proc.fd(7, 6, "socket:[43]");
+  proc.process(9, "b");
+  proc.fd(9, 4, "socket:[42]");
+  const SocketOwners scanned = SocketOwners::scan(proc.root());
+
+  const SocketOwners built = SocketOwners::from_fds({
+      {42, {"a", 7, 3}},
+      {43, {"a", 7, 6}},
+      {42, {"b", 9, 4}},
+      {42, {"a", 7, 5}},
+  });
+  ASSERT_EQ(built.size(), scanned.size());
+  scanned.for_each([&](uint64_t inode, std::span<const SocketUser> want) {
+    auto got = built.users(inode);
+    ASSERT_EQ(got.size(), want.size()) << inode;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].pid, want[i].pid) << inode << " #" << i;
+      EXPECT_EQ(got[i].fd, want[i].fd) << inode << " #" << i;
+      EXPECT_EQ(got[i].comm, want[i].comm) << inode << " #" << i;
+    }
+  });
+  ASSERT_EQ(built.users(42).size(), 3u);
+  EXPECT_EQ(built.users(42)[0].pid, 9);
+  EXPECT_EQ(built.users(42)[1].fd, 5);
+  EXPECT_EQ(built.users(42)[2].fd, 3);
+}
+
+TEST(SocketOwners, process_comm_is_procs_name_without_newline) {
+  FakeProc proc;
+  proc.process(5, "x y");
+  EXPECT_EQ(process_comm(5, proc.root()), "x y");
+  EXPECT_EQ(process_comm(6, proc.root()), "");
+}
+
 TEST(SocketOwners, ignores_what_is_not_a_process_or_a_socket) {
   FakeProc proc;
   fs::create_directories(proc.path() / "self" / "fd");
