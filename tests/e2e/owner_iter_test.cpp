@@ -274,5 +274,70 @@ TEST_F(OwnerIterator, without_privileges_snapshot_falls_back_to_proc_quietly) {
   EXPECT_NE(verbose.err.find("sstrace: owners: /proc scan ("), std::string::npos) << verbose.err;
 }
 
+// In a pid namespace of its own, with the /proc of that namespace, the
+// iterator numbers pids as that /proc does (ss -p's numbers there); under
+// the /proc of the namespace above, sstrace falls back to the /proc scan,
+// whose numbers are that /proc's, as ss's are. A bash in the namespace
+// holds a connection, shared with a sleep it started.
+std::vector<std::string> users_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    if (line.find("users:") != std::string::npos) out.push_back(line);
+    at = end + 1;
+  }
+  return out;
+}
+
+TEST(OwnerIteratorPidNamespace, pids_are_those_of_the_proc_sstrace_sees) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  SocketSet set(ns);
+  const uint16_t port = local_port(set.tcp_listen("127.0.0.1"));
+  // fd 3 is closed for the listers, or they would be users too.
+  const std::string script = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
+                             " || exit 3\n"
+                             "sleep 60 &\n" +
+                             shell_join({sstrace_binary(), "snapshot", "-tanp", "-v"}) +
+                             " 3>&- 2>/dev/fd/2\n"
+                             "echo ===\n"
+                             "ss -tanp 3>&-\n"
+                             "kill $!\n";
+  struct Case {
+    const char* name;
+    std::vector<std::string> unshare;
+    const char* note;
+  };
+  const Case cases[] = {
+      {"own /proc", {"unshare", "--pid", "--fork", "--mount-proc"}, "owners: BPF iterator"},
+      {"parent's /proc",
+       {"unshare", "--pid", "--fork"},
+       "owners: /proc scan (/proc belongs to another pid namespace"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::string> argv = c.unshare;
+    argv.insert(argv.end(), {"bash", "-c", script});
+    RunResult r = ns.exec(argv);
+    ASSERT_EQ(r.status, 0) << r.command << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.note), std::string::npos) << r.err;
+    const size_t split = r.out.find("===\n");
+    ASSERT_NE(split, std::string::npos) << r.out;
+    const auto ours = users_lines(r.out.substr(0, split));
+    const auto theirs = users_lines(r.out.substr(split + 4));
+    EXPECT_EQ(ours, theirs);
+    // The connection bash holds (the parent's /proc also shows this test
+    // as the listener's user).
+    auto held = std::find_if(ours.begin(), ours.end(), [](const std::string& line) {
+      return line.find("((\"sleep\",pid=") != std::string::npos;
+    });
+    ASSERT_NE(held, ours.end()) << r.out;
+    EXPECT_NE(held->find("(\"bash\",pid="), std::string::npos) << *held;
+  }
+}
+
 }  // namespace
 }  // namespace sstrace::e2e
