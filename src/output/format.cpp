@@ -844,13 +844,22 @@ void write_timer(JsonWriter& w, const SockInfo& s) {
 }
 
 void write_skmem(JsonWriter& w, const SockInfo& s) {
-  static constexpr std::string_view kNames[] = {"rmem_alloc", "rcvbuf",    "wmem_alloc",
-                                                "sndbuf",     "fwd_alloc", "wmem_queued",
-                                                "optmem",     "backlog",   "drops"};
   const size_t n = std::min<size_t>(
       s.skmem_count ? size_t{s.skmem_count} : size_t{diag::kSkMemVars}, diag::kSkMemVars);
+  // Literal keys (JsonWriter's unescaped path); the kernel sends the first n.
+  auto var = [&]<size_t N>(size_t i, const char(&name)[N]) {
+    if (i < n) w.field(name, s.skmem[i]);
+  };
   w.key("skmem").begin_object();
-  for (size_t i = 0; i < n; ++i) w.field(kNames[i], s.skmem[i]);
+  var(0, "rmem_alloc");
+  var(1, "rcvbuf");
+  var(2, "wmem_alloc");
+  var(3, "sndbuf");
+  var(4, "fwd_alloc");
+  var(5, "wmem_queued");
+  var(6, "optmem");
+  var(7, "backlog");
+  var(8, "drops");
   w.end_object();
 }
 
