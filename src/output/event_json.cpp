@@ -13,17 +13,24 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 
+// An address value appended straight into the line (no std::string).
+void write_addr(JsonWriter& w, uint8_t family, const std::array<uint8_t, 16>& addr) {
+  w.quoted([&](std::string& out) { append_addr_text(out, family, addr); });
+}
+
 void write_conn_fields(JsonWriter& w, const model::Connection& c) {
   w.field("netns", c.key.netns);
   w.field("cookie", c.key.cookie);
   w.field("family", c.family == AF_INET6 ? "inet6" : "inet");
   w.field("proto", "tcp");
-  w.field("laddr", addr_text(c.family, c.local.addr));
+  w.key("laddr");
+  write_addr(w, c.family, c.local.addr);
   w.field("lport", c.local.port);
   if (c.remote.port == 0 && addr_is_any(c.family, c.remote.addr)) {
     w.field("raddr", "*");
   } else {
-    w.field("raddr", addr_text(c.family, c.remote.addr));
+    w.key("raddr");
+    write_addr(w, c.family, c.remote.addr);
   }
   w.field("rport", c.remote.port);
   w.field("state", tcp_state_name(c.state));
@@ -93,7 +100,7 @@ class JsonEventWriter final : public EventWriter {
     JsonWriter w(out);
     w.begin_object();
     w.field("type", model::event_type_name(e.type));
-    w.field("ts", rfc3339_utc_ns(clock_.realtime_ns(e.ts_ns)));
+    w.key("ts").quoted([&](std::string& text) { ts_.append(text, clock_.realtime_ns(e.ts_ns)); });
     w.field("v", kSchemaVersion);
     write_body(w, e);
     w.end_object();
@@ -151,6 +158,7 @@ class JsonEventWriter final : public EventWriter {
 
   LineBuffer buf_;
   const sys::WallClock& clock_;
+  Rfc3339Formatter ts_;
 };
 
 }  // namespace

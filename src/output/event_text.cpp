@@ -8,6 +8,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "output/append_number.h"
 #include "output/event_common.h"
 #include "output/event_writer.h"
 #include "output/format.h"
@@ -16,39 +17,64 @@ namespace sstrace::output {
 
 namespace {
 
-void append_time(std::string& out, int64_t realtime_ns) {
-  time_t secs = time_t(realtime_ns / 1'000'000'000);
-  tm local{};
-  localtime_r(&secs, &local);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06" PRId64, local.tm_hour, local.tm_min,
-                local.tm_sec, (realtime_ns % 1'000'000'000) / 1000);
-  out += buf;
+// HH:MM:SS.uuuuuu in local time; the HH:MM:SS. part is formatted once per
+// second (localtime_r is not cheap: it checks the time zone).
+void append_time(std::string& out, PerSecondText& clock_text, int64_t realtime_ns) {
+  const int64_t us = (realtime_ns % 1'000'000'000) / 1000;
+  const std::string& hms = clock_text.get(realtime_ns / 1'000'000'000, [](int64_t second) {
+    const time_t secs = static_cast<time_t>(second);
+    tm local{};
+    localtime_r(&secs, &local);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.", local.tm_hour, local.tm_min, local.tm_sec);
+    return std::string(buf);
+  });
+  out += hms;
+  if (us < 0) {  // before 1970: printf's "%06" of a negative number
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%06" PRId64, us);
+    out += buf;
+    return;
+  }
+  append_zero_padded(out, static_cast<uint64_t>(us), 6);
 }
 
-std::string endpoint_text(uint8_t family, const diag::Endpoint& e, bool remote) {
-  if (remote && e.port == 0 && addr_is_any(family, e.addr)) return "*:*";
-  std::string a = addr_text(family, e.addr);
-  if (family == AF_INET6) a = "[" + a + "]";
-  return a + ":" + std::to_string(e.port);
+void append_endpoint(std::string& out, uint8_t family, const diag::Endpoint& e, bool remote) {
+  if (remote && e.port == 0 && addr_is_any(family, e.addr)) {
+    out += "*:*";
+    return;
+  }
+  if (family == AF_INET6) out += '[';
+  append_addr_text(out, family, e.addr);
+  if (family == AF_INET6) out += ']';
+  out += ':';
+  append_int(out, e.port);
 }
 
 // 1.203s, 12.4ms, 830us: the unit that keeps three significant digits.
-std::string duration_text(int64_t us) {
-  char buf[32];
-  if (us >= 1'000'000)
-    std::snprintf(buf, sizeof buf, "%.3fs", double(us) / 1e6);
-  else if (us >= 1000)
-    std::snprintf(buf, sizeof buf, "%.1fms", double(us) / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%" PRId64 "us", us);
-  return buf;
+void append_duration(std::string& out, int64_t us) {
+  if (us >= 1'000'000) {
+    append_fixed(out, double(us) / 1e6, 3);
+    out += 's';
+  } else if (us >= 1000) {
+    append_fixed(out, double(us) / 1e3, 1);
+    out += "ms";
+  } else {
+    append_int(out, us);
+    out += "us";
+  }
 }
 
-std::string state_text(uint8_t state, bool minisocket) {
-  std::string s(tcp_state_name(state));
-  if (minisocket && state != diag::kTimeWait) s += "(tw)";
-  return s;
+void append_state(std::string& out, uint8_t state, bool minisocket) {
+  out += tcp_state_name(state);
+  if (minisocket && state != diag::kTimeWait) out += "(tw)";
+}
+
+// " 1.203ms": printf's "%.3fms" of a microsecond count.
+void append_ms(std::string& out, std::string_view before, double us) {
+  out += before;
+  append_fixed(out, us / 1000.0, 3);
+  out += "ms";
 }
 
 void pad_to(std::string& out, size_t line_start, size_t column) {
@@ -64,15 +90,15 @@ class TextEventWriter final : public EventWriter {
   void write(const model::Event& e) override {
     std::string& out = buf_.str();
     size_t start = out.size();
-    append_time(out, clock_.realtime_ns(e.ts_ns));
+    append_time(out, clock_text_, clock_.realtime_ns(e.ts_ns));
     out += ' ';
     out += model::event_type_name(e.type);
     pad_to(out, start, 27);
     if (e.conn) {
       const model::Connection& c = *e.conn;
-      out += endpoint_text(c.family, c.local, false);
+      append_endpoint(out, c.family, c.local, false);
       pad_to(out, start, 27 + 24);
-      out += endpoint_text(c.family, c.remote, true);
+      append_endpoint(out, c.family, c.remote, true);
       pad_to(out, start, 27 + 48);
     }
     write_body(out, e);
@@ -80,7 +106,7 @@ class TextEventWriter final : public EventWriter {
       out += "  ";
       out += e.conn->owner.comm;
       out += '/';
-      out += std::to_string(e.conn->owner.pid);
+      append_int(out, e.conn->owner.pid);
     }
     out += '\n';
     ++written_;
@@ -92,32 +118,34 @@ class TextEventWriter final : public EventWriter {
  private:
   void write_body(std::string& out, const model::Event& e) {
     using model::EventType;
-    char buf[160];
     switch (e.type) {
       case EventType::snapshot:
       case EventType::table:
-        out += state_text(e.conn->state, e.conn->minisocket);
-        if (e.type == EventType::table && e.conn->srtt_us) {
-          std::snprintf(buf, sizeof buf, " srtt %.3fms", e.conn->srtt_us / 1000.0);
-          out += buf;
-        }
+        append_state(out, e.conn->state, e.conn->minisocket);
+        if (e.type == EventType::table && e.conn->srtt_us)
+          append_ms(out, " srtt ", e.conn->srtt_us);
         break;
       case EventType::state:
-        out += state_text(e.old_state, e.old_minisocket);
+        append_state(out, e.old_state, e.old_minisocket);
         out += " -> ";
-        out += state_text(e.new_state, e.new_minisocket);
-        if (e.old_us >= 0) out += " after " + duration_text(e.old_us);
+        append_state(out, e.new_state, e.new_minisocket);
+        if (e.old_us >= 0) {
+          out += " after ";
+          append_duration(out, e.old_us);
+        }
         if (e.inferred) out += " (inferred)";
         break;
       case EventType::rtt:
-        std::snprintf(buf, sizeof buf, "srtt %.3fms (was %.3fms) rttvar %.3fms cwnd %u",
-                      e.srtt_us / 1000.0, e.prev_srtt_us / 1000.0, e.rttvar_us / 1000.0, e.cwnd);
-        out += buf;
+        append_ms(out, "srtt ", e.srtt_us);
+        append_ms(out, " (was ", e.prev_srtt_us);
+        append_ms(out, ") rttvar ", e.rttvar_us);
+        out += " cwnd ";
+        append_int(out, e.cwnd);
         break;
       case EventType::retransmit:
-        std::snprintf(buf, sizeof buf, "%u segment%s%s", e.segs, e.segs == 1 ? "" : "s",
-                      e.synack ? " (SYN-ACK)" : "");
-        out += buf;
+        append_int(out, e.segs);
+        out += e.segs == 1 ? " segment" : " segments";
+        if (e.synack) out += " (SYN-ACK)";
         break;
       case EventType::reset:
         out += e.reset_sent ? "reset sent" : "reset received";
@@ -141,23 +169,33 @@ class TextEventWriter final : public EventWriter {
   }
 
   static void write_close(std::string& out, const model::CloseSummary& s) {
-    char buf[200];
     out += "closed by ";
     out += closed_by_name(s.closed_by);
-    if (s.duration_us >= 0) out += " after " + duration_text(s.duration_us);
-    std::snprintf(buf, sizeof buf, ", acked %" PRIu64 " B, received %" PRIu64 " B, retrans %u",
-                  s.bytes_acked, s.bytes_received, s.retrans);
-    out += buf;
+    if (s.duration_us >= 0) {
+      out += " after ";
+      append_duration(out, s.duration_us);
+    }
+    out += ", acked ";
+    append_int(out, s.bytes_acked);
+    out += " B, received ";
+    append_int(out, s.bytes_received);
+    out += " B, retrans ";
+    append_int(out, s.retrans);
     if (s.min_srtt_us) {
-      std::snprintf(buf, sizeof buf, ", rtt min/avg/max %.3f/%.3f/%.3f ms", s.min_srtt_us / 1000.0,
-                    s.avg_srtt_us / 1000.0, s.max_srtt_us / 1000.0);
-      out += buf;
+      out += ", rtt min/avg/max ";
+      append_fixed(out, s.min_srtt_us / 1000.0, 3);
+      out += '/';
+      append_fixed(out, s.avg_srtt_us / 1000.0, 3);
+      out += '/';
+      append_fixed(out, s.max_srtt_us / 1000.0, 3);
+      out += " ms";
     }
   }
 
   LineBuffer buf_;
   const sys::WallClock& clock_;
   EventFormat fmt_;
+  PerSecondText clock_text_;
 };
 
 }  // namespace

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "output/append_number.h"
+
 namespace sstrace::output {
 
 using diag::SockInfo;
@@ -34,11 +36,6 @@ std::string sprintf_str(const char* fmt, Args... args) {
   std::string s(n, '\0');
   std::snprintf(s.data(), s.size() + 1, fmt, args...);
   return s;
-}
-
-template <typename... Args>
-void appendf(std::string& out, const char* fmt, Args... args) {
-  out += sprintf_str(fmt, args...);
 }
 
 // A lookup cache guarded by a mutex: the live stream may format from more
@@ -169,14 +166,19 @@ std::string ms_timer(uint32_t ms) {
   // ten minutes or more hide the seconds too.
   if (minutes) {
     msecs = 0;
-    appendf(out, "%umin", minutes);
+    append_int(out, minutes);
+    out += "min";
     if (minutes > 9) secs = 0;
   }
   if (secs) {
     if (secs > 9) msecs = 0;
-    appendf(out, "%u%s", secs, msecs ? "." : "sec");
+    append_int(out, secs);
+    out += msecs ? "." : "sec";
   }
-  if (msecs) appendf(out, "%03ums", msecs);
+  if (msecs) {
+    append_zero_padded(out, msecs, 3);
+    out += "ms";
+  }
   return out;
 }
 
@@ -185,28 +187,71 @@ std::string timer_text(uint8_t timer, uint32_t expires_ms, uint8_t retrans) {
   out += timer_name(timer);
   out += ',';
   out += ms_timer(expires_ms);
-  appendf(out, ",%d)", static_cast<int>(retrans));
+  out += ',';
+  append_int(out, static_cast<int>(retrans));
+  out += ')';
   return out;
 }
 
-std::string rate_text(double bps, bool numeric) {
-  if (numeric) return sprintf_str("%.0f", bps);
-  if (bps >= 1e12) return sprintf_str("%.3gT", bps / 1e12);
-  if (bps >= 1e9) return sprintf_str("%.3gG", bps / 1e9);
-  if (bps >= 1e6) return sprintf_str("%.3gM", bps / 1e6);
-  if (bps >= 1e3) return sprintf_str("%.3gk", bps / 1e3);
-  return sprintf_str("%g", bps);
+void append_rate_text(std::string& out, double bps, bool numeric) {
+  if (numeric) return append_fixed(out, bps, 0);  // "%.0f"
+  struct Unit {
+    double scale;
+    char suffix;
+  };
+  static constexpr Unit kUnits[] = {{1e12, 'T'}, {1e9, 'G'}, {1e6, 'M'}, {1e3, 'k'}};
+  for (const Unit& u : kUnits) {
+    if (bps >= u.scale) {
+      append_general(out, bps / u.scale, 3);  // "%.3gM"
+      out += u.suffix;
+      return;
+    }
+  }
+  append_general(out, bps);  // "%g"
 }
 
-std::string g_text(double v) { return sprintf_str("%g", v); }
+std::string rate_text(double bps, bool numeric) {
+  std::string out;
+  append_rate_text(out, bps, numeric);
+  return out;
+}
+
+std::string g_text(double v) {
+  std::string out;
+  append_general(out, v);
+  return out;
+}
 
 // --- Addresses -----------------------------------------------------------------
 
-std::string addr_text(uint8_t family, const std::array<uint8_t, 16>& addr) {
+void append_addr_text(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr) {
+  if (family != AF_INET6) {
+    // inet_ntop's IPv4 text is four decimal bytes, which glibc prints with
+    // sprintf; to_chars into one buffer and a single append is the same
+    // text at a fraction of the cost.
+    char buf[INET_ADDRSTRLEN];
+    char* p = buf;
+    for (size_t i = 0; i < 4; ++i) {
+      if (i) *p++ = '.';
+      p = std::to_chars(p, buf + sizeof buf, unsigned{addr[i]}).ptr;
+    }
+    out.append(buf, p);
+    return;
+  }
+  // IPv6 keeps inet_ntop: its RFC 5952 compression (longest zero run,
+  // v4-mapped and v4-compatible forms) is what ss prints.
   char buf[INET6_ADDRSTRLEN];
-  const int af = family == AF_INET6 ? AF_INET6 : AF_INET;
-  if (!inet_ntop(af, addr.data(), buf, sizeof buf)) return "?";
-  return buf;
+  if (!inet_ntop(AF_INET6, addr.data(), buf, sizeof buf)) {
+    out += '?';
+    return;
+  }
+  out += buf;
+}
+
+std::string addr_text(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  std::string out;
+  append_addr_text(out, family, addr);
+  return out;
 }
 
 bool addr_is_any(uint8_t family, const std::array<uint8_t, 16>& addr) {
@@ -255,8 +300,16 @@ std::string ss_host_column(uint8_t family, const std::array<uint8_t, 16>& addr, 
   if (family == AF_INET6 && !v6only && addr_is_any(family, addr)) return "*";
   std::string text;
   if (resolve) text = host_name(family, addr);
-  if (text.empty()) text = addr_text(family, addr);
-  if (family == AF_INET6 && text.find(':') != std::string::npos) return "[" + text + "]";
+  const bool bracket = [&] {
+    if (family != AF_INET6) return false;
+    if (!text.empty()) return text.find(':') != std::string::npos;
+    return true;  // inet_ntop's IPv6 text always has a ':'
+  }();
+  if (!text.empty()) return bracket ? "[" + text + "]" : text;
+  // Built in place: one string per column, not three.
+  if (bracket) text += '[';
+  append_addr_text(text, family, addr);
+  if (bracket) text += ']';
   return text;
 }
 
@@ -475,31 +528,58 @@ std::string users_text(std::span<const sys::SocketUser> users) {
     first = false;
     out += "(\"";
     out += u.comm;
-    appendf(out, "\",pid=%d,fd=%d)", u.pid, u.fd);
+    out += "\",pid=";
+    append_int(out, u.pid);
+    out += ",fd=";
+    append_int(out, u.fd);
+    out += ')';
   }
   out += ')';
   return out;
 }
 
-std::string skmem_text(const SockInfo& s) {
+namespace {
+
+// Appends each name followed by its number: " skmem:(r0,rb131072".
+void append_named_numbers(std::string& out,
+                          std::initializer_list<std::pair<const char*, uint32_t>> items) {
+  for (const auto& [name, v] : items) {
+    out += name;
+    append_int(out, v);
+  }
+}
+
+}  // namespace
+
+void append_skmem_text(std::string& out, const SockInfo& s) {
   if (s.has_skmem) {
     const auto& m = s.skmem;
-    std::string out = sprintf_str(" skmem:(r%u,rb%u,t%u,tb%u,f%u,w%u,o%u", m[diag::kRmemAlloc],
-                                  m[diag::kRcvbuf], m[diag::kWmemAlloc], m[diag::kSndbuf],
-                                  m[diag::kFwdAlloc], m[diag::kWmemQueued], m[diag::kOptmem]);
+    append_named_numbers(out, {{" skmem:(r", m[diag::kRmemAlloc]},
+                               {",rb", m[diag::kRcvbuf]},
+                               {",t", m[diag::kWmemAlloc]},
+                               {",tb", m[diag::kSndbuf]},
+                               {",f", m[diag::kFwdAlloc]},
+                               {",w", m[diag::kWmemQueued]},
+                               {",o", m[diag::kOptmem]}});
     // Backlog and drops came later (linux/sock_diag.h); ss prints what the
     // kernel sent.
     const size_t n = s.skmem_count ? s.skmem_count : size_t{diag::kSkMemVars};
-    if (n > diag::kBacklog) appendf(out, ",bl%u", m[diag::kBacklog]);
-    if (n > diag::kDrops) appendf(out, ",d%u", m[diag::kDrops]);
+    if (n > diag::kBacklog) append_named_numbers(out, {{",bl", m[diag::kBacklog]}});
+    if (n > diag::kDrops) append_named_numbers(out, {{",d", m[diag::kDrops]}});
     out += ')';
-    return out;
+    return;
   }
   if (s.has_meminfo) {
     const auto& m = s.meminfo;
-    return sprintf_str(" mem:(r%u,w%u,f%u,t%u)", m[0], m[1], m[2], m[3]);
+    append_named_numbers(out, {{" mem:(r", m[0]}, {",w", m[1]}, {",f", m[2]}, {",t", m[3]}});
+    out += ')';
   }
-  return {};
+}
+
+std::string skmem_text(const SockInfo& s) {
+  std::string out;
+  append_skmem_text(out, s);
+  return out;
 }
 
 namespace {
@@ -539,12 +619,45 @@ double send_bps(const SockInfo& s, const TcpInfoView& v) {
 }  // namespace
 
 std::string tcp_info_text(const SockInfo& s, bool options, bool numeric) {
-  if (!s.has_tcp_info) return {};
+  std::string out;
+  append_tcp_info_text(out, s, options, numeric);
+  return out;
+}
+
+void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, bool numeric) {
+  if (!s.has_tcp_info) return;
   const TcpInfoView v(s);
   const tcp_info& t = v.raw();
-  std::string out;
-  auto u = [&](const char* name, uint64_t val) {
-    if (val) appendf(out, " %s:%" PRIu64, name, val);
+  // " name:123" unless 0.
+  auto u = [&](std::string_view name, uint64_t val) {
+    if (!val) return;
+    out += ' ';
+    out += name;
+    out += ':';
+    append_int(out, val);
+  };
+  // " name:0.075", printf's "%g" of a millisecond value.
+  auto ms = [&](std::string_view name, double val) {
+    out += ' ';
+    out += name;
+    out += ':';
+    append_general(out, val);
+  };
+  // " name:4.2Mbps" / " name 4.2Mbps".
+  auto rate = [&](std::string_view prefix, double bps) {
+    out += prefix;
+    append_rate_text(out, bps, numeric);
+    out += "bps";
+  };
+  // " rwnd_limited:12ms(3.4%)": the time and its share of busy time.
+  auto limited = [&](std::string_view name, uint64_t us, uint64_t busy_us) {
+    out += ' ';
+    out += name;
+    out += ':';
+    append_int(out, us / 1000);
+    out += "ms(";
+    append_fixed(out, 100.0 * us / busy_us, 1);
+    out += "%)";
   };
 
   if (options) {
@@ -554,15 +667,24 @@ std::string tcp_info_text(const SockInfo& s, bool options, bool numeric) {
     if (t.tcpi_options & TCPI_OPT_ECN_SEEN) out += " ecnseen";
     if (t.tcpi_options & TCPI_OPT_SYN_DATA) out += " fastopen";
   }
-  if (!s.cong.empty()) out += " " + s.cong;
-  if (t.tcpi_options & TCPI_OPT_WSCALE)
-    appendf(out, " wscale:%d,%d", t.tcpi_snd_wscale, t.tcpi_rcv_wscale);
-  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs)
-    out += " rto:" + g_text(rto / 1000.0);
+  if (!s.cong.empty()) {
+    out += ' ';
+    out += s.cong;
+  }
+  if (t.tcpi_options & TCPI_OPT_WSCALE) {
+    out += " wscale:";
+    append_int(out, static_cast<int>(t.tcpi_snd_wscale));
+    out += ',';
+    append_int(out, static_cast<int>(t.tcpi_rcv_wscale));
+  }
+  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs) ms("rto", rto / 1000.0);
   u("backoff", t.tcpi_backoff);
-  if (uint32_t rtt = TI(v, tcpi_rtt))
-    out += " rtt:" + g_text(rtt / 1000.0) + "/" + g_text(TI(v, tcpi_rttvar) / 1000.0);
-  if (uint32_t ato = TI(v, tcpi_ato)) out += " ato:" + g_text(ato / 1000.0);
+  if (uint32_t rtt = TI(v, tcpi_rtt)) {
+    ms("rtt", rtt / 1000.0);
+    out += '/';
+    append_general(out, TI(v, tcpi_rttvar) / 1000.0);
+  }
+  if (uint32_t ato = TI(v, tcpi_ato)) ms("ato", ato / 1000.0);
   u("mss", TI(v, tcpi_snd_mss));
   u("pmtu", TI(v, tcpi_pmtu));
   u("rcvmss", TI(v, tcpi_rcv_mss));
@@ -579,76 +701,101 @@ std::string tcp_info_text(const SockInfo& s, bool options, bool numeric) {
   u("data_segs_in", TI(v, tcpi_data_segs_in));
 
   if (s.has_dctcp) {
-    if (s.dctcp.enabled)
-      appendf(out, " dctcp:(ce_state:%u,alpha:%u,ab_ecn:%u,ab_tot:%u)", s.dctcp.ce_state,
-              s.dctcp.alpha, s.dctcp.ab_ecn, s.dctcp.ab_tot);
-    else
+    if (s.dctcp.enabled) {
+      append_named_numbers(out, {{" dctcp:(ce_state:", s.dctcp.ce_state},
+                                 {",alpha:", s.dctcp.alpha},
+                                 {",ab_ecn:", s.dctcp.ab_ecn},
+                                 {",ab_tot:", s.dctcp.ab_tot}});
+      out += ')';
+    } else {
       out += " dctcp:fallback_mode";
+    }
   }
   if (s.has_bbr) {
-    out += " bbr:(bw:" + rate_text(s.bbr.bw * 8.0, numeric) +
-           "bps,mrtt:" + g_text(s.bbr.min_rtt_us / 1000.0);
-    if (s.bbr.pacing_gain) out += ",pacing_gain:" + g_text(s.bbr.pacing_gain / 256.0);
-    if (s.bbr.cwnd_gain) out += ",cwnd_gain:" + g_text(s.bbr.cwnd_gain / 256.0);
+    rate(" bbr:(bw:", s.bbr.bw * 8.0);
+    out += ",mrtt:";
+    append_general(out, s.bbr.min_rtt_us / 1000.0);
+    if (s.bbr.pacing_gain) {
+      out += ",pacing_gain:";
+      append_general(out, s.bbr.pacing_gain / 256.0);
+    }
+    if (s.bbr.cwnd_gain) {
+      out += ",cwnd_gain:";
+      append_general(out, s.bbr.cwnd_gain / 256.0);
+    }
     out += ')';
   }
 
-  if (double bps = send_bps(s, v); bps > 0) out += " send " + rate_text(bps, numeric) + "bps";
+  if (double bps = send_bps(s, v); bps > 0) rate(" send ", bps);
   u("lastsnd", TI(v, tcpi_last_data_sent));
   u("lastrcv", TI(v, tcpi_last_data_recv));
   u("lastack", TI(v, tcpi_last_ack_recv));
   if (uint64_t pr = TI(v, tcpi_pacing_rate); pr && pr != ~0ULL) {
-    out += " pacing_rate " + rate_text(pr * 8.0, numeric) + "bps";
-    if (uint64_t max = TI(v, tcpi_max_pacing_rate); max && max != ~0ULL)
-      out += "/" + rate_text(max * 8.0, numeric) + "bps";
+    rate(" pacing_rate ", pr * 8.0);
+    if (uint64_t max = TI(v, tcpi_max_pacing_rate); max && max != ~0ULL) rate("/", max * 8.0);
   }
-  if (uint64_t dr = TI(v, tcpi_delivery_rate))
-    out += " delivery_rate " + rate_text(dr * 8.0, numeric) + "bps";
+  if (uint64_t dr = TI(v, tcpi_delivery_rate)) rate(" delivery_rate ", dr * 8.0);
   u("delivered", TI(v, tcpi_delivered));
   u("delivered_ce", TI(v, tcpi_delivered_ce));
   if (t.tcpi_delivery_rate_app_limited) out += " app_limited";
   if (uint64_t busy = TI(v, tcpi_busy_time)) {
-    appendf(out, " busy:%" PRIu64 "ms", busy / 1000);
-    if (uint64_t rw = TI(v, tcpi_rwnd_limited))
-      appendf(out, " rwnd_limited:%" PRIu64 "ms(%.1f%%)", rw / 1000, 100.0 * rw / busy);
-    if (uint64_t sb = TI(v, tcpi_sndbuf_limited))
-      appendf(out, " sndbuf_limited:%" PRIu64 "ms(%.1f%%)", sb / 1000, 100.0 * sb / busy);
+    out += " busy:";
+    append_int(out, busy / 1000);
+    out += "ms";
+    if (uint64_t rw = TI(v, tcpi_rwnd_limited)) limited("rwnd_limited", rw, busy);
+    if (uint64_t sb = TI(v, tcpi_sndbuf_limited)) limited("sndbuf_limited", sb, busy);
   }
   u("unacked", TI(v, tcpi_unacked));
-  if (uint32_t r = TI(v, tcpi_retrans), total = TI(v, tcpi_total_retrans); r || total)
-    appendf(out, " retrans:%u/%u", r, total);
+  if (uint32_t r = TI(v, tcpi_retrans), total = TI(v, tcpi_total_retrans); r || total) {
+    out += " retrans:";
+    append_int(out, r);
+    out += '/';
+    append_int(out, total);
+  }
   u("lost", TI(v, tcpi_lost));
   if (s.state != diag::kListen) u("sacked", TI(v, tcpi_sacked));
   u("dsack_dups", TI(v, tcpi_dsack_dups));
   u("fackets", TI(v, tcpi_fackets));
   // 3 is the default (sysctl tcp_reordering); ss shows only a change.
-  if (uint32_t reo = TI(v, tcpi_reordering); reo != 3)
-    appendf(out, " reordering:%d", static_cast<int>(reo));
+  if (uint32_t reo = TI(v, tcpi_reordering); reo != 3) {
+    out += " reordering:";
+    append_int(out, static_cast<int>(reo));
+  }
   u("reord_seen", TI(v, tcpi_reord_seen));
-  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) out += " rcv_rtt:" + g_text(rr / 1000.0);
+  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) ms("rcv_rtt", rr / 1000.0);
   u("rcv_space", TI(v, tcpi_rcv_space));
   u("rcv_ssthresh", TI(v, tcpi_rcv_ssthresh));
   u("notsent", TI(v, tcpi_notsent_bytes));
-  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) out += " minrtt:" + g_text(mr / 1000.0);
+  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) ms("minrtt", mr / 1000.0);
   u("rcv_ooopack", TI(v, tcpi_rcv_ooopack));
   u("snd_wnd", TI(v, tcpi_snd_wnd));
-  return out;
 }
 
 // --- Events --------------------------------------------------------------------
 
-std::string rfc3339_utc_ns(int64_t ns) {
+void Rfc3339Formatter::append(std::string& out, int64_t ns) {
+  // Floor division: a time before 1970 still has a non-negative fraction.
   int64_t secs = ns / 1000000000;
   int64_t rem = ns % 1000000000;
   if (rem < 0) {
     rem += 1000000000;
     --secs;
   }
-  const time_t tt = static_cast<time_t>(secs);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  return sprintf_str("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem / 1000));
+  out += prefix_.get(secs, [](int64_t second) {
+    const time_t tt = static_cast<time_t>(second);
+    struct tm tm {};
+    gmtime_r(&tt, &tm);
+    return sprintf_str("%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  });
+  append_zero_padded(out, static_cast<uint32_t>(rem / 1000), 6);
+  out += 'Z';
+}
+
+std::string rfc3339_utc_ns(int64_t ns) {
+  std::string out;
+  Rfc3339Formatter().append(out, ns);
+  return out;
 }
 
 std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
@@ -676,6 +823,18 @@ std::string json_raddr(const SockInfo& s) {
 
 namespace {
 
+// The value of laddr/raddr. An inet address, the common case, goes straight
+// into the line: no std::string per socket.
+void write_json_addr(JsonWriter& w, const SockInfo& s, bool local) {
+  const std::array<uint8_t, 16>& addr = local ? s.local.addr : s.remote.addr;
+  const bool text_is_addr = s.is_inet() && !addr_is_any(s.family, addr);
+  if (!text_is_addr) {
+    w.value(local ? json_laddr(s) : json_raddr(s));
+    return;
+  }
+  w.quoted([&](std::string& out) { append_addr_text(out, s.family, addr); });
+}
+
 void write_timer(JsonWriter& w, const SockInfo& s) {
   w.key("timer").begin_object();
   w.field("name", timer_name(s.timer));
@@ -685,13 +844,22 @@ void write_timer(JsonWriter& w, const SockInfo& s) {
 }
 
 void write_skmem(JsonWriter& w, const SockInfo& s) {
-  static constexpr std::string_view kNames[] = {"rmem_alloc", "rcvbuf",    "wmem_alloc",
-                                                "sndbuf",     "fwd_alloc", "wmem_queued",
-                                                "optmem",     "backlog",   "drops"};
   const size_t n = std::min<size_t>(
       s.skmem_count ? size_t{s.skmem_count} : size_t{diag::kSkMemVars}, diag::kSkMemVars);
+  // Literal keys (JsonWriter's unescaped path); the kernel sends the first n.
+  auto var = [&]<size_t N>(size_t i, const char(&name)[N]) {
+    if (i < n) w.field(name, s.skmem[i]);
+  };
   w.key("skmem").begin_object();
-  for (size_t i = 0; i < n; ++i) w.field(kNames[i], s.skmem[i]);
+  var(0, "rmem_alloc");
+  var(1, "rcvbuf");
+  var(2, "wmem_alloc");
+  var(3, "sndbuf");
+  var(4, "fwd_alloc");
+  var(5, "wmem_queued");
+  var(6, "optmem");
+  var(7, "backlog");
+  var(8, "drops");
   w.end_object();
 }
 
@@ -879,25 +1047,30 @@ void write_sock_fields(JsonWriter& w, const SockInfo& s, std::span<const sys::So
   w.field("netid", netid_name(s.kind));
   // Packet sockets have no state of their own; ss shows them UNCONN.
   w.field("state", state_name(s.is_packet() ? uint8_t{diag::kClose} : s.state));
-  w.field("laddr", json_laddr(s));
+  w.key("laddr");
+  write_json_addr(w, s, true);
   // Unix: the port columns of ss are the inode and the peer's inode;
   // packet: the interface the socket is bound to.
   if (s.is_unix()) {
     w.field("lport", s.inode);
-    w.field("raddr", json_raddr(s));
+    w.key("raddr");
+    write_json_addr(w, s, false);
     w.field("rport", s.unix_peer_inode);
   } else if (s.is_packet()) {
     w.field("lport", s.ifindex);
-    w.field("raddr", json_raddr(s));
+    w.key("raddr");
+    write_json_addr(w, s, false);
     w.field("rport", 0);
   } else if (s.is_netlink()) {
     // ss's columns: protocol:portid, and group:portid of a connected peer.
     w.field("lport", s.netlink_portid);
-    w.field("raddr", json_raddr(s));
+    w.key("raddr");
+    write_json_addr(w, s, false);
     w.field("rport", s.netlink_state == 1 ? s.netlink_dst_portid : 0);
   } else {
     w.field("lport", s.local.port);
-    w.field("raddr", json_raddr(s));
+    w.key("raddr");
+    write_json_addr(w, s, false);
     w.field("rport", s.remote.port);
   }
   w.field("recv_q", s.recv_q);

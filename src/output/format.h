@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -48,6 +49,7 @@ std::string timer_text(uint8_t timer, uint32_t expires_ms, uint8_t retrans);
 // ss's rate numbers (the caller adds "bps"): 4.2M, 35G, 834k, 0; with -n the
 // plain number of bits per second, rounded.
 std::string rate_text(double bits_per_second, bool numeric);
+void append_rate_text(std::string& out, double bits_per_second, bool numeric);
 // printf("%g"): ss's spelling of the millisecond values in -i (0.075, 204).
 std::string g_text(double v);
 
@@ -56,6 +58,8 @@ std::string g_text(double v);
 // The address as ss -n prints it, without brackets: inet_ntop's text
 // (IPv6 compressed; v4-mapped as ::ffff:1.2.3.4).
 std::string addr_text(uint8_t family, const std::array<uint8_t, 16>& addr);
+// The same text appended to `out` (no allocation for IPv4 or IPv6).
+void append_addr_text(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr);
 bool addr_is_any(uint8_t family, const std::array<uint8_t, 16>& addr);
 // The address part of an ss column, before ":port": "*" for the IPv6
 // wildcard of a socket that also takes IPv4 (not v6only), otherwise the
@@ -100,17 +104,49 @@ std::string users_text(std::span<const sys::SocketUser> users);
 // " mem:(r,w,f,t)" when the kernel sent only INET_DIAG_MEMINFO; "" when
 // neither is present.
 std::string skmem_text(const diag::SockInfo& s);
+void append_skmem_text(std::string& out, const diag::SockInfo& s);
 // ss -i's tcp_info fields, each with a leading space, in ss's order:
 // " ts sack bbr wscale:10,10 rto:204 rtt:0.075/0.037 ... snd_wnd:65536".
 // `options` adds ss -o's option flags (ts sack ecn ecnseen fastopen);
 // `numeric` is -n (rates as plain numbers). "" without tcp_info.
 std::string tcp_info_text(const diag::SockInfo& s, bool options, bool numeric);
+void append_tcp_info_text(std::string& out, const diag::SockInfo& s, bool options, bool numeric);
 
 // --- Events -----------------------------------------------------------------
 
 // RFC 3339 UTC with microseconds: 2026-11-22T02:31:07.123456Z.
 std::string rfc3339_utc(std::chrono::system_clock::time_point t);
 std::string rfc3339_utc_ns(int64_t ns_since_epoch);
+
+// The text of a timestamp's whole second, made by `format(second)` only when
+// the second differs from the previous call's: a stream writes many events
+// per second, and gmtime/localtime plus printf per event was a sixth of the
+// stream's CPU.
+class PerSecondText {
+ public:
+  template <typename Format>
+  const std::string& get(int64_t second, Format&& format) {
+    if (second != second_) {
+      text_ = format(second);
+      second_ = second;
+    }
+    return text_;
+  }
+
+ private:
+  int64_t second_ = INT64_MIN;  // no nanosecond count divides down to it
+  std::string text_;
+};
+
+// rfc3339_utc_ns's text appended to `out`, the date and time of day cached
+// per second: only the microseconds are formatted per call.
+class Rfc3339Formatter {
+ public:
+  void append(std::string& out, int64_t ns_since_epoch);
+
+ private:
+  PerSecondText prefix_;  // "2026-11-22T02:31:07."
+};
 
 // The per-socket JSON fields of snapshot and table events (CONTRACT.md plus
 // what ss -e -o -m -i -p would show), everything except type/ts/v. Written

@@ -1,5 +1,6 @@
 #include "output/json_writer.h"
 
+#include <array>
 #include <cmath>
 
 namespace sstrace::output {
@@ -32,6 +33,15 @@ void append_control(std::string& out, unsigned char c) {
       out += kHex[c & 0xf];
   }
 }
+
+// Bytes that end a run copied as is: control characters, '"', '\\', DEL
+// and every non-ASCII byte (checked as UTF-8). One table load per byte
+// instead of four comparisons.
+constexpr auto kStopsRun = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x7f;
+  return t;
+}();
 
 bool is_continuation(unsigned char c) { return (c & 0xc0) == 0x80; }
 
@@ -67,11 +77,7 @@ void JsonWriter::append_string(std::string& out, std::string_view s) {
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one append.
     size_t run = i;
-    while (run < s.size()) {
-      const auto c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
-      ++run;
-    }
+    while (run < s.size() && !kStopsRun[static_cast<unsigned char>(s[run])]) ++run;
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "output/append_number.h"
 #include "output/format.h"
 #include "output/snapshot_writer.h"
 
@@ -304,6 +305,9 @@ class TextWriter final : public SnapshotWriter {
     row[kRecvQ] = queue(s.recv_q);
     row[kSendQ] = queue(s.send_q);
     std::string& ext = row[kExt];
+    // An -i line is about 300 characters: one allocation instead of the
+    // five a string growing from empty needs.
+    if (fmt_.info) ext.reserve(kInfoLineReserve);
     // ss's netlink rows name no process, even with -p (netlink_show_one).
     if (fmt_.processes && owners && s.inode && !s.is_netlink()) {
       if (std::string users = users_text(owners->users(s.inode)); !users.empty())
@@ -323,12 +327,15 @@ class TextWriter final : public SnapshotWriter {
   void finish() override { layout_.finish(); }
 
  private:
+  static constexpr size_t kInfoLineReserve = 384;
+
   // ss prints the queues with "%-6d": padded inside the field, and negative
   // past 2^31 (it keeps them in an int).
   static std::string queue(uint32_t q) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%-6d", static_cast<int32_t>(q));
-    return buf;
+    std::string out;
+    append_int(out, static_cast<int32_t>(q));
+    if (out.size() < 6) out.append(6 - out.size(), ' ');
+    return out;
   }
 
   void inet_fields(const SockInfo& s, Row& row) const {
@@ -359,8 +366,8 @@ class TextWriter final : public SnapshotWriter {
         s.kind == SockKind::udp || (s.kind == SockKind::raw && s.raw_protocol == IPPROTO_UDP);
     if (fmt_.memory || (fmt_.info && !udp)) {
       if (!fmt_.oneline) ext += "\n\t";
-      if (fmt_.memory) ext += skmem_text(s);
-      if (fmt_.info) ext += tcp_info_text(s, fmt_.timer || fmt_.extended, fmt_.numeric);
+      if (fmt_.memory) append_skmem_text(ext, s);
+      if (fmt_.info) append_tcp_info_text(ext, s, fmt_.timer || fmt_.extended, fmt_.numeric);
       // INET_DIAG_ULP_INFO comes unasked (to CAP_NET_ADMIN); ss names it
       // with -m or -i. Its TLS details are not in SockInfo.
       if (!s.ulp.empty()) ext += " tcp-ulp-" + s.ulp;
@@ -376,17 +383,17 @@ class TextWriter final : public SnapshotWriter {
   // not 0).
   static std::string identity_text(const SockInfo& s) {
     std::string out;
-    char buf[64];
     if (s.uid) {
-      std::snprintf(buf, sizeof buf, " uid:%u", s.uid);
-      out += buf;
+      out += " uid:";
+      append_int(out, s.uid);
     }
-    std::snprintf(buf, sizeof buf, " ino:%llu sk:%llx", static_cast<unsigned long long>(s.inode),
-                  static_cast<unsigned long long>(s.cookie));
-    out += buf;
+    out += " ino:";
+    append_int(out, static_cast<unsigned long long>(s.inode));
+    out += " sk:";
+    append_hex(out, static_cast<unsigned long long>(s.cookie));
     if (s.has_mark && s.mark) {
-      std::snprintf(buf, sizeof buf, " fwmark:0x%x", s.mark);
-      out += buf;
+      out += " fwmark:0x";
+      append_hex(out, s.mark);
     }
     if (s.has_cgroup && s.cgroup_id) out += " cgroup:" + cgroup_text(s.cgroup_id);
     return out;

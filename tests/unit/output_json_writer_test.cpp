@@ -101,5 +101,83 @@ TEST(JsonWriter, every_byte_value_round_trips_through_a_parser) {
   EXPECT_EQ(back.size(), 128u + 128u * 3u);
 }
 
+// The same document through run-time (escaped) keys and literal keys.
+template <typename Key>
+std::string document(Key key) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  key(w, 0);
+  w.value(1);
+  key(w, 1);
+  w.begin_object();
+  key(w, 2);
+  w.value("x");
+  key(w, 3);
+  w.begin_array().value(1).begin_object().end_object().end_array();
+  w.end_object();
+  key(w, 4);
+  w.quoted([](std::string& o) { o += "10.0.0.1"; });
+  w.end_object();
+  return out;
+}
+
+TEST(JsonWriter, literal_keys_are_written_as_escaped_keys_are) {
+  const std::string with_literals = document([](JsonWriter& w, int i) {
+    switch (i) {
+      case 0:
+        w.key("type");
+        break;
+      case 1:
+        w.key("tcp_info");
+        break;
+      case 2:
+        w.key("rtt_us");
+        break;
+      case 3:
+        w.key("users");
+        break;
+      default:
+        w.key("laddr");
+    }
+  });
+  const std::string with_views = document([](JsonWriter& w, int i) {
+    static constexpr std::string_view kKeys[] = {"type", "tcp_info", "rtt_us", "users", "laddr"};
+    w.key(kKeys[i]);
+  });
+  EXPECT_EQ(with_literals, with_views);
+  EXPECT_EQ(with_literals,
+            R"({"type":1,"tcp_info":{"rtt_us":"x","users":[1,{}]},"laddr":"10.0.0.1"})");
+  EXPECT_NO_THROW((void)nlohmann::json::parse(with_literals));
+}
+
+TEST(JsonWriter, literal_and_view_fields_agree) {
+  std::string a, b;
+  JsonWriter wa(a), wb(b);
+  wa.begin_object().field("netns", 4026531840u).field("seeded", true).end_object();
+  wb.begin_object();
+  wb.field(std::string_view("netns"), 4026531840u).field(std::string_view("seeded"), true);
+  wb.end_object();
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a, R"({"netns":4026531840,"seeded":true})");
+}
+
+TEST(JsonWriter, plain_keys_are_exactly_those_escaping_leaves_alone) {
+  for (int c = 0; c < 256; ++c) {
+    const std::string one(1, static_cast<char>(c));
+    const bool unchanged = json_quoted(one) == "\"" + one + "\"";
+    EXPECT_EQ(JsonWriter::is_plain_key(one), unchanged && c < 0x80) << c;
+  }
+  EXPECT_TRUE(JsonWriter::is_plain_key("sndbuf_limited_us"));
+  EXPECT_FALSE(JsonWriter::is_plain_key("a\"b"));
+}
+
+TEST(JsonWriter, runs_between_escapes_are_copied_whole) {
+  EXPECT_EQ(json_quoted("abc\"def\\ghi\njkl\xc3\xa9mno\xffpqr"),
+            "\"abc\\\"def\\\\ghi\\njkl\xc3\xa9mno\\ufffdpqr\"");
+  EXPECT_EQ(json_quoted(""), "\"\"");
+  EXPECT_EQ(json_quoted("\x7f"), "\"\\u007f\"");
+}
+
 }  // namespace
 }  // namespace sstrace::output
