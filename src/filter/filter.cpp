@@ -146,9 +146,10 @@ Filter Filter::parse_all(const std::vector<std::string>& words, const ParseOptio
   return f;
 }
 
-void Filter::set_default_states(uint32_t states) {
-  // ss: an empty result of state/exclude falls back to the defaults too.
-  if (!has_states_ || parsed_states_ == 0) states_ = states;
+void Filter::set_default_states(uint32_t states, uint32_t if_none_left) {
+  if (!has_states_) states_ = states;
+  // ss: an empty result of state/exclude falls back to defaults too.
+  if (has_states_ && parsed_states_ == 0) states_ = if_none_left;
 }
 
 bool Filter::matches(const diag::SockInfo& s) const {
