@@ -238,16 +238,45 @@ class FilterDiff : public ::testing::Test {
 };
 std::unique_ptr<FilterWorld> FilterDiff::world_;
 
-void print_tally(const std::map<std::string, int>& tally, size_t filters, size_t nonempty) {
+// Per construct: how many filters used it, and how many of those listed
+// at least one socket.
+void print_tally(const std::map<std::string, int>& used, std::map<std::string, int>& listing,
+                 size_t filters, size_t nonempty) {
   std::ostringstream out;
   out << "[ filters  ] " << filters << " filters, " << nonempty
-      << " of them list at least one socket; constructs used (filters using each):\n";
+      << " of them list at least one socket; constructs as used/listing:\n";
   int col = 0;
-  for (const auto& [name, count] : tally) {
-    out << "  " << name << "=" << count;
+  for (const auto& [name, count] : used) {
+    out << "  " << name << "=" << count << "/" << listing[name];
     if (++col % 6 == 0) out << "\n";
   }
   std::cout << out.str() << "\n";
+}
+
+TEST_F(FilterDiff, world_holds_what_the_filters_look_for) {
+  // Checked with ss itself: the comparisons are only worth something if
+  // every state, device binding, mark and cgroup is there to be selected.
+  RunResult all = run_ss(ns(), {"-tan"});
+  for (const char* state : {"LISTEN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+                            "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING"})
+    EXPECT_NE(all.out.find("\n" + std::string(state) + " "), std::string::npos) << state;
+  const std::string cg = world_->facts.cgroup;
+  for (const std::vector<std::string>& filter : {std::vector<std::string>{"dev", "lo"},
+                                                 {"dev", kDev},
+                                                 {"fwmark", "0x10"},
+                                                 {"fwmark", "0x21"},
+                                                 {"fwmark", "0x30"},
+                                                 {"cgroup", "/" + cg},
+                                                 {"src", "[fd00:77::1]"},
+                                                 {"src", "[fd00:1::1]"},
+                                                 {"src", "10.77.0.1"},
+                                                 {"autobound"}}) {
+    std::vector<std::string> args{"-tuan"};
+    args.insert(args.end(), filter.begin(), filter.end());
+    RunResult r = run_ss(ns(), args);
+    EXPECT_EQ(r.status, 0) << shell_join(args) << ": " << r.err;
+    EXPECT_GE(socket_rows(parse_ss(r.out)), 1u) << shell_join(args) << " lists nothing";
+  }
 }
 
 TEST_F(FilterDiff, generated_filters_match_ss) {
@@ -256,7 +285,7 @@ TEST_F(FilterDiff, generated_filters_match_ss) {
   const std::string file = filter_file_path();
   std::cout << "[ filters  ] seed " << seed << " (SSTRACE_FILTER_SEED=" << seed
             << " reproduces it)\n";
-  std::map<std::string, int> tally;
+  std::map<std::string, int> tally, listing;
   size_t nonempty = 0, mismatches = 0;
   const auto filters = generate(seed, n);
   for (size_t i = 0; i < filters.size(); ++i) {
@@ -272,9 +301,12 @@ TEST_F(FilterDiff, generated_filters_match_ss) {
         break;
       }
     }
-    if (socket_rows(p.ss_table) > 0) ++nonempty;
+    if (socket_rows(p.ss_table) > 0) {
+      ++nonempty;
+      count_constructs(f, listing);
+    }
   }
-  print_tally(tally, filters.size(), nonempty);
+  print_tally(tally, listing, filters.size(), nonempty);
   for (const auto& c : required_constructs())
     EXPECT_GT(tally[c], 0) << "seed " << seed << ": no filter used " << c;
   // The comparison is only worth something if many filters select
