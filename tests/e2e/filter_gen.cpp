@@ -162,11 +162,20 @@ FilterGenerator::FilterGenerator(uint32_t seed, FilterWorldFacts facts)
     : rng_(seed), facts_(std::move(facts)) {
   // Several socket selections, each with the family ss reads addresses in.
   option_sets_ = {
-      {{"-tan"}, AF_UNSPEC, true},      {{"-an"}, AF_UNSPEC, true},
-      {{"-tuan"}, AF_UNSPEC, true},     {{"-uan"}, AF_UNSPEC, false},
-      {{"-4", "-tan"}, AF_INET, true},  {{"-6", "-tan"}, AF_INET6, true},
-      {{"-4", "-uan"}, AF_INET, false}, {{"-6", "-tuan"}, AF_INET6, true},
-      {{"-tn"}, AF_UNSPEC, true},       {{"-tln"}, AF_UNSPEC, true},
+      {{"-tan"}, AF_UNSPEC, true, true},
+      {{"-an"}, AF_UNSPEC, true, true},
+      {{"-tuan"}, AF_UNSPEC, true, true},
+      {{"-uan"}, AF_UNSPEC, false, true},
+      {{"-4", "-tan"}, AF_INET, true, false},
+      {{"-6", "-tan"}, AF_INET6, true, false},
+      {{"-4", "-uan"}, AF_INET, false, true},
+      {{"-6", "-tuan"}, AF_INET6, true, true},
+      {{"-tn"}, AF_UNSPEC, true, false},
+      {{"-tln"}, AF_UNSPEC, true, false},
+      // RAW alone (read from /proc here), and -A picking tables.
+      {{"-wan"}, AF_UNSPEC, false, false},
+      {{"-6", "-wan"}, AF_INET6, false, false},
+      {{"-an", "-A", "raw,udp,unix"}, AF_UNSPEC, false, true},
   };
 }
 
@@ -272,7 +281,8 @@ std::string FilterGenerator::port_leaf(GeneratedFilter& f) {
 
 std::string FilterGenerator::port_value(GeneratedFilter& f, bool for_comparison) {
   std::string port;
-  if (chance(0.2)) {
+  // ss looks service names up in the listed tables' protocols only.
+  if ((opts_->tcp || opts_->udp) && chance(0.2)) {
     f.constructs.push_back("port:service");
     port = opts_->tcp && chance(0.6) ? one_of(kServicesTcp) : one_of(kServicesBoth);
   } else {

@@ -48,6 +48,7 @@ class FilterGenerator {
     std::vector<std::string> args;
     int family;  // ss's preferred family: what addresses may be written in
     bool tcp;    // TCP is listed: tcp-only service names resolve
+    bool udp;    // UDP is listed: names of both resolve
   };
 
   bool chance(double p);
