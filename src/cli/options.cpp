@@ -160,6 +160,10 @@ class Selection {
       set_tables(kAllTables, true);
       do_default_ = true;
     }
+    // ss reads the FILTER's state words into the variable -a/-l/-A set, so
+    // words that leave no state also undo those; what remains is "connected"
+    // without table options, else the tables' and families' own defaults.
+    states_if_none_left_ = do_default_ ? kConnStates : states_;
     if (state_filter_ != 0) states_ = state_filter_;
     for (unsigned t = 0; t < kTableCount; ++t)
       if ((tables_ & (1u << t)) && !(kTableDefaults[t].families & families_))
@@ -187,6 +191,7 @@ class Selection {
     opts.ipv6 = families_ & family_bit(kInet6);
     opts.kinds_given = !do_default_;
     opts.default_states = states_;
+    opts.states_if_none_left = states_if_none_left_;
     // AF_NETLINK is left out: the filter reads no netlink addresses
     // (netlink:PROTO:PID); words after -f netlink are read as in AF_UNSPEC,
     // which covers ss's common `src 0` (protocol 0) the same way.
@@ -198,6 +203,7 @@ class Selection {
   uint32_t families_ = 0;
   uint32_t states_ = 0;
   uint32_t state_filter_ = 0;
+  uint32_t states_if_none_left_ = 0;
   bool do_default_ = true;
   bool saw_query_ = false;
   unsigned preferred_ = kFamilyCount;  // none yet

@@ -29,6 +29,10 @@ struct Options {
   uint32_t kinds = 0;           // bitmask of 1 << diag::SockKind
   bool netlink = false;         // -f netlink, -A netlink
   uint32_t default_states = 0;  // bitmask of 1 << diag::TcpState
+  // The states ss lists when FILTER's `state`/`exclude` words leave none
+  // (`state established exclude established`): not default_states, as
+  // those words also undo -a/-l (options.cpp).
+  uint32_t states_if_none_left = 0;
   bool has_kind(diag::SockKind k) const { return (kinds >> static_cast<unsigned>(k)) & 1u; }
   // ss's "preferred family": AF_INET, AF_INET6, AF_UNIX or AF_PACKET of the
   // last -4 / -6 / -f / -x / -0, else AF_UNSPEC (0). The filter reads

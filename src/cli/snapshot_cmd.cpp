@@ -61,17 +61,6 @@ sys::SocketOwners find_owners(bool verbose) {
   return bpf::find_socket_owners(netns ? *netns : 0, verbose).owners;
 }
 
-filter::Filter parse_filter(const Options& opts) {
-  filter::ParseOptions popts;
-  popts.family = opts.family;
-  popts.tcp = opts.tcp;
-  popts.udp = opts.udp;
-  popts.file = opts.filter_file;
-  filter::Filter f = filter::Filter::parse(opts.filter_words, popts);
-  f.set_default_states(opts.default_states);
-  return f;
-}
-
 // ss narrows the dump to one family when the expression reads an address
 // in it (`src unix:...`, or any address after -4/-6/-x/-0): the tables of
 // other families then list nothing.
@@ -121,6 +110,17 @@ int dump_raw(const Options& opts, uint32_t states) {
 
 }  // namespace
 
+filter::Filter snapshot_filter(const Options& opts) {
+  filter::ParseOptions popts;
+  popts.family = opts.family;
+  popts.tcp = opts.tcp;
+  popts.udp = opts.udp;
+  popts.file = opts.filter_file;
+  filter::Filter f = filter::Filter::parse(opts.filter_words, popts);
+  f.set_default_states(opts.default_states, opts.states_if_none_left);
+  return f;
+}
+
 bool summary_only(const Options& opts) { return !opts.kinds_given && opts.filter_words.empty(); }
 
 diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
@@ -141,6 +141,13 @@ diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
   req.want_info = opts.info;
   req.want_skmem = opts.memory;
   req.inet_bytecode = std::move(inet_bytecode);
+  return req;
+}
+
+diag::DumpRequest snapshot_dump_request(const Options& opts, const filter::Filter& filter) {
+  diag::DumpRequest req = snapshot_request(
+      opts, filter.states(), filter.empty() ? std::vector<uint8_t>{} : filter.inet_bytecode());
+  if (auto family = filter.forced_family()) narrow_to_family(req, *family);
   return req;
 }
 
@@ -175,7 +182,7 @@ int run_snapshot(const Options& opts) {
     std::fprintf(stderr, "sstrace: no socket tables to show with such filter.\n");
     return 0;
   }
-  filter::Filter filter = parse_filter(opts);
+  filter::Filter filter = snapshot_filter(opts);
   uint32_t states = filter.states();
   if (states == 0) {
     std::fprintf(stderr, "sstrace: no socket states to show with such filter.\n");
@@ -194,9 +201,7 @@ int run_snapshot(const Options& opts) {
   output::SnapshotFormat fmt = snapshot_format(opts, states);
   auto writer =
       opts.json ? output::make_json_writer(stdout, fmt) : output::make_text_writer(stdout, fmt);
-  diag::DumpRequest req = snapshot_request(
-      opts, states, filter.empty() ? std::vector<uint8_t>{} : filter.inet_bytecode());
-  if (auto family = filter.forced_family()) narrow_to_family(req, *family);
+  diag::DumpRequest req = snapshot_dump_request(opts, filter);
   auto diag = diag::SockDiag::open();
   if (!diag) fatal(diag.error());
   auto done = diag->dump(req, [&](const diag::SockInfo& s) {

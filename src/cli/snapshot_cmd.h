@@ -6,6 +6,7 @@
 
 #include "cli/options.h"
 #include "diag/sock_diag.h"
+#include "filter/filter.h"
 #include "output/snapshot_writer.h"
 
 namespace sstrace::cli {
@@ -14,8 +15,14 @@ namespace sstrace::cli {
 // filter, FatalError for anything the user must fix (privilege, -N, ...).
 int run_snapshot(const Options& opts);
 
-// The pieces run_snapshot decides, apart for tests. `states` is the final
-// state set (the filter's `state` words, else opts.default_states).
+// The pieces run_snapshot decides, apart for tests.
+// FILTER (and -F FILE) as the options read it, with their default states.
+filter::Filter snapshot_filter(const Options& opts);
+// The dump run_snapshot makes for them: tables, states, and the filter's
+// bytecode for the kernel (so that it sends only matching inet sockets).
+diag::DumpRequest snapshot_dump_request(const Options& opts, const filter::Filter& filter);
+// Its tables and attributes; `states` is the final state set (the filter's `state` words, else
+// opts.default_states).
 diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
                                    std::vector<uint8_t> inet_bytecode);
 output::SnapshotFormat snapshot_format(const Options& opts, uint32_t states);

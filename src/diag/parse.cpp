@@ -422,6 +422,7 @@ Result<bool> parse_proc_net_line(std::string_view line, uint8_t family, SockKind
   if (!ok) return malformed(kProc, "cannot read line: " + std::string(line));
   out.kind = kind;
   out.family = family;
+  out.from_proc = true;
   if (kind == SockKind::raw) out.raw_protocol = static_cast<uint8_t>(out.local.port);
   return true;
 }

@@ -141,6 +141,9 @@ struct SockInfo {
   bool has_v6only = false;
   bool v6only = false;
   uint8_t raw_protocol = 0;  // RAW: IPPROTO_* it was opened with
+  // Read from /proc/net (RAW without raw_diag), not from a sock_diag dump:
+  // no filter bytecode ran on it in the kernel.
+  bool from_proc = false;
 
   // UNIX
   std::string unix_path;  // "" unnamed; abstract names start with '@'

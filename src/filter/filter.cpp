@@ -146,9 +146,10 @@ Filter Filter::parse_all(const std::vector<std::string>& words, const ParseOptio
   return f;
 }
 
-void Filter::set_default_states(uint32_t states) {
-  // ss: an empty result of state/exclude falls back to the defaults too.
-  if (!has_states_ || parsed_states_ == 0) states_ = states;
+void Filter::set_default_states(uint32_t states, uint32_t if_none_left) {
+  if (!has_states_) states_ = states;
+  // ss: an empty result of state/exclude falls back to defaults too.
+  if (has_states_ && parsed_states_ == 0) states_ = if_none_left;
 }
 
 bool Filter::matches(const diag::SockInfo& s) const {
@@ -158,7 +159,10 @@ bool Filter::matches(const diag::SockInfo& s) const {
   SsView v;
   make_view(s, v);
   if (!ss_eval(*root_, v)) return false;
-  return !(kernel_applies_ && s.is_inet() && kernel_eval(*root_, s) == Tri::no);
+  // Sockets read from /proc never met the bytecode: ss's own check alone
+  // decides for them (it shows `src 0.0.0.0/0` matching IPv6 RAW sockets).
+  const bool kernel_ran = kernel_applies_ && s.is_inet() && !s.from_proc;
+  return !(kernel_ran && kernel_eval(*root_, s) == Tri::no);
 }
 
 bool Filter::empty() const { return root_ == nullptr; }

@@ -102,7 +102,11 @@ class Filter {
   // falls back to its defaults then too).
   uint32_t states() const { return states_; }
   bool has_states() const { return has_states_; }
-  void set_default_states(uint32_t states);  // ss's -a / -l / default
+  // ss's -a / -l / default; `if_none_left` instead when the state words
+  // left no state at all (ss then shows its tables' defaults, which need
+  // not be what -a / -l chose).
+  void set_default_states(uint32_t states) { set_default_states(states, states); }
+  void set_default_states(uint32_t states, uint32_t if_none_left);
 
   // The one family the expression restricts the dump to, as ss does after
   // reading an address in a family (`src unix:...`, `src inet6:...`, or any

@@ -643,6 +643,7 @@ TEST(ProcNetLine, raw_v4_line) {
   EXPECT_EQ(s.uid, 1000u);
   EXPECT_EQ(s.inode, 348461u);
   EXPECT_EQ(s.cookie, 0u);
+  EXPECT_TRUE(s.from_proc);  // the filter must not assume the kernel's bytecode ran on it
 }
 
 TEST(ProcNetLine, raw_v6_line_and_header) {

@@ -150,6 +150,25 @@ TEST(FilterEval, ipv4_rule_matches_v4_mapped_sockets) {
   EXPECT_TRUE(m({"src", "[::ffff:10.0.0.4]"}, mapped));
 }
 
+TEST(FilterEval, sockets_from_proc_are_judged_by_ss_check_alone) {
+  // RAW sockets read from /proc/net/raw6 (no raw_diag): no bytecode ran on
+  // them, and ss's own check takes a /0 prefix of either family for any
+  // address (found by the differential filter test: ss -an 'src 0.0.0.0/0'
+  // lists IPv6 RAW sockets).
+  SockInfo raw6 = tcp("::", 58, "::", 0, diag::kClose);
+  raw6.kind = SockKind::raw;
+  raw6.from_proc = true;
+  EXPECT_TRUE(parse({"src", "0.0.0.0/0"}).matches(raw6));
+  SockInfo raw4 = tcp("0.0.0.0", 1, "0.0.0.0", 0, diag::kClose);
+  raw4.kind = SockKind::raw;
+  raw4.from_proc = true;
+  EXPECT_TRUE(parse({"src", "::/0"}).matches(raw4));
+  // The same sockets from a dump went through the kernel's family check.
+  raw6.from_proc = raw4.from_proc = false;
+  EXPECT_FALSE(parse({"src", "0.0.0.0/0"}).matches(raw6));
+  EXPECT_FALSE(parse({"src", "::/0"}).matches(raw4));
+}
+
 TEST(FilterEval, listeners_have_a_wildcard_peer) {
   SockInfo l4 = tcp("0.0.0.0", 22, "0.0.0.0", 0, diag::kListen);
   SockInfo l6 = tcp("::", 22, "::", 0, diag::kListen);

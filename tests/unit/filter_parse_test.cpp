@@ -300,6 +300,14 @@ TEST(FilterStates, defaults_apply_without_states_or_when_none_is_left) {
   Filter given = Filter::parse({"state", "established"}, opts());
   given.set_default_states(bit(kListen));
   EXPECT_EQ(given.states(), bit(kEstablished));
+  // Which defaults: ss's words also undo -a/-l, so the CLI passes what is
+  // left without them.
+  Filter emptied = Filter::parse({"exclude", "all"}, opts());
+  emptied.set_default_states(0xfff, bit(kEstablished));
+  EXPECT_EQ(emptied.states(), bit(kEstablished));
+  Filter none_given = Filter::parse({"sport", "=", ":22"}, opts());
+  none_given.set_default_states(0xfff, bit(kEstablished));
+  EXPECT_EQ(none_given.states(), 0xfffu);
 }
 
 TEST(FilterStates, state_words_only_lead) {

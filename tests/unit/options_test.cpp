@@ -126,6 +126,22 @@ TEST(Options, all_and_listening_replace_the_default_states) {
   EXPECT_EQ(ok({"-l", "-a"}).default_states, kAll);
 }
 
+TEST(Options, state_words_that_leave_no_state_fall_back_to_the_tables_defaults) {
+  // ss reads `state`/`exclude` into the variable -a/-l/-A set: words that
+  // leave no state undo those too. Without table options that is
+  // "connected"; with them, their own defaults (found by the differential
+  // filter test: `ss -uan state established exclude established` lists no
+  // UNCONN socket, sstrace listed them).
+  EXPECT_EQ(ok({"-an"}).states_if_none_left, kConn);
+  EXPECT_EQ(ok({"-l"}).states_if_none_left, kConn);
+  EXPECT_EQ(ok({"-tan"}).states_if_none_left, kConn);
+  EXPECT_EQ(ok({"-uan"}).states_if_none_left, st(diag::kEstablished));
+  EXPECT_EQ(ok({"-4", "-ua"}).states_if_none_left, kConn);  // -4 brings "connected" with it
+  EXPECT_EQ(ok({"-xa"}).states_if_none_left, kConn);        // -x is a family in ss
+  EXPECT_EQ(ok({"-0a"}).states_if_none_left, st(diag::kClose));
+  EXPECT_EQ(ok({"-l", "-A", "udp"}).states_if_none_left, st(diag::kEstablished));
+}
+
 TEST(Options, ip_versions_pick_inet_tables_and_families) {
   Options v4 = ok({"-4"});
   EXPECT_EQ(v4.kinds, kInet);
