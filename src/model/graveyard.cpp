@@ -8,7 +8,7 @@ namespace sstrace::model {
 Graveyard::Graveyard(size_t capacity) : ring_(capacity), occupied_(capacity, 0) {
   // Twice the slots, rounded up to a power of two: probes stay short.
   size_t buckets = std::bit_ceil(std::max<size_t>(2 * capacity, 2));
-  buckets_.assign(buckets, kEmpty);
+  buckets_.assign(buckets, Bucket{});
   mask_ = buckets - 1;
   shift_ = 64 - unsigned(std::countr_zero(buckets));
 }
@@ -22,21 +22,21 @@ size_t Graveyard::home_of(const SockKey& key) const {
 
 size_t Graveyard::bucket_of(const SockKey& key) const {
   size_t b = home_of(key);
-  while (buckets_[b] != kEmpty && !(ring_[buckets_[b]].key == key)) b = (b + 1) & mask_;
+  while (buckets_[b].slot != kEmpty && !(buckets_[b].key == key)) b = (b + 1) & mask_;
   return b;
 }
 
 void Graveyard::unindex_bucket(size_t hole) {
   // Entries after the hole that could not sit at their home because of it
   // move back into it, so every probe still ends at the first empty bucket.
-  for (size_t b = (hole + 1) & mask_; buckets_[b] != kEmpty; b = (b + 1) & mask_) {
-    size_t home = home_of(ring_[buckets_[b]].key);
+  for (size_t b = (hole + 1) & mask_; buckets_[b].slot != kEmpty; b = (b + 1) & mask_) {
+    size_t home = home_of(buckets_[b].key);
     bool home_after_hole = ((b - home) & mask_) < ((b - hole) & mask_);
     if (home_after_hole) continue;
     buckets_[hole] = buckets_[b];
     hole = b;
   }
-  buckets_[hole] = kEmpty;
+  buckets_[hole] = Bucket{};
 }
 
 void Graveyard::evict(uint32_t slot) {
@@ -49,17 +49,17 @@ void Graveyard::evict(uint32_t slot) {
 void Graveyard::bury(Connection&& c) {
   if (ring_.empty()) return;
   size_t b = bucket_of(c.key);
-  if (buckets_[b] != kEmpty) evict(buckets_[b]);
+  if (buckets_[b].slot != kEmpty) evict(buckets_[b].slot);
   evict(next_);
   ring_[next_] = std::move(c);
   occupied_[next_] = 1;
   ++size_;
-  buckets_[bucket_of(ring_[next_].key)] = next_;
+  buckets_[bucket_of(ring_[next_].key)] = {ring_[next_].key, next_};
   next_ = uint32_t((next_ + 1) % ring_.size());
 }
 
 uint32_t Graveyard::slot_of(const SockKey& key) const {
-  return ring_.empty() ? kEmpty : buckets_[bucket_of(key)];
+  return ring_.empty() ? kEmpty : buckets_[bucket_of(key)].slot;
 }
 
 Connection* Graveyard::find(const SockKey& key) {

@@ -30,8 +30,13 @@ class Graveyard {
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
-  // The index: open addressing with linear probing over ring slot numbers,
-  // at most half full.
+  // The index: open addressing with linear probing, at most half full.
+  // A bucket holds the key beside the slot number, so a probe does not
+  // touch the ring (a cache miss per Connection).
+  struct Bucket {
+    SockKey key;
+    uint32_t slot = kEmpty;
+  };
   size_t home_of(const SockKey& key) const;
   size_t bucket_of(const SockKey& key) const;  // its bucket, or the empty one ending its probe
   uint32_t slot_of(const SockKey& key) const;  // kEmpty: not buried
@@ -40,10 +45,10 @@ class Graveyard {
 
   std::vector<Connection> ring_;
   std::vector<uint8_t> occupied_;  // per ring slot
-  std::vector<uint32_t> buckets_;  // ring slot numbers, kEmpty
-  size_t mask_ = 0;                // buckets_.size() - 1
-  unsigned shift_ = 0;             // 64 - log2(buckets_.size())
-  uint32_t next_ = 0;              // the slot the next burial takes
+  std::vector<Bucket> buckets_;
+  size_t mask_ = 0;     // buckets_.size() - 1
+  unsigned shift_ = 0;  // 64 - log2(buckets_.size())
+  uint32_t next_ = 0;   // the slot the next burial takes
   size_t size_ = 0;
 };
 
