@@ -132,6 +132,26 @@ static __always_inline bool prefilter_pass(const struct sstrace_sock_id *id)
 	return true;
 }
 
+/* prefilter_pass() read straight from a full socket, loading only what a
+ * configured part of the filter needs (the cfg_ tests are constants at load
+ * time: an unset part costs nothing). For tcp_probe, which must not create
+ * storage for a socket the filter drops (another namespace's, with -N). */
+static __always_inline bool sock_prefilter_pass(const struct sock *sk)
+{
+	const struct inet_sock *inet = (const struct inet_sock *)sk;
+	struct sstrace_sock_id id = {};
+
+	if (cfg_netns)
+		id.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (cfg_family)
+		id.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (cfg_n_lports)
+		id.sport = __builtin_bswap16(BPF_CORE_READ(inet, inet_sport));
+	if (cfg_n_rports)
+		id.dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return prefilter_pass(&id);
+}
+
 static __always_inline struct sstrace_record *reserve(void)
 {
 	struct sstrace_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -241,6 +261,10 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 
 	if (!cfg_rtt_enabled)
 		return 0;
+	/* Before the storage: a socket the filter drops gets none (its
+	 * state changes get none either, see handle_inet_sock_set_state). */
+	if (!sock_prefilter_pass(sk))
+		return 0;
 	st = bpf_sk_storage_get(&sock_states, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st) {
 		count(SSTRACE_STAT_NO_STORAGE);
@@ -269,13 +293,6 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 		return 0;
 	}
 	read_sock_id(sk, &id);
-	if (!prefilter_pass(&id)) {
-		/* Not counted as FILTERED per segment; remember the value so the
-		 * next segments take the early return above. */
-		st->last_srtt_us = srtt;
-		st->last_rtt_ns = now;
-		return 0;
-	}
 	r = reserve();
 	if (!r)
 		return 0;

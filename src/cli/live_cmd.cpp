@@ -301,7 +301,7 @@ void LiveStream::check_lost() {
 }
 
 void LiveStream::sweep_minisockets(uint64_t now, bool all) {
-  for (const model::Connection& c : table_.minisockets_due(all ? UINT64_MAX : now)) {
+  for (const model::DueMinisocket& c : table_.minisockets_due(all ? UINT64_MAX : now)) {
     diag::SockKey key;
     key.family = c.family;
     key.protocol = IPPROTO_TCP;

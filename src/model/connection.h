@@ -51,6 +51,10 @@ struct Connection {
   uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)
   uint64_t check_at_ns = 0;     // minisocket: when to ask the kernel whether it is gone
   uint64_t known_since_ns = 0;  // when we learned of it in its current form (dump, handover)
+  // Its 4-tuple was compared with the timewait minisockets' (a new
+  // connection taking over a TIME-WAIT's ports kills it): done once, when
+  // the tuple is first complete.
+  bool reuse_checked = false;
   Owner owner;
 
   // What the kernel and the events told us so far.

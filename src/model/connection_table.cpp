@@ -113,8 +113,7 @@ const Connection* ConnectionTable::find(const SockKey& key) const {
 
 const Connection* ConnectionTable::find_any(const SockKey& key) const {
   if (const Connection* c = find(key)) return c;
-  auto it = graveyard_.find(key);
-  return it == graveyard_.end() ? nullptr : &it->second;
+  return graveyard_.find(key);
 }
 
 void ConnectionTable::update_endpoints(Connection& c, const sstrace_sock_id& id) {
@@ -131,13 +130,15 @@ void ConnectionTable::adopt_owner(Connection& c, const sstrace_owner& o) {
   c.owner.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
 }
 
-Connection& ConnectionTable::find_or_create(const sstrace_record& r, uint8_t state_if_new) {
-  SockKey key{r.id.netns, r.id.cookie};
-  auto it = conns_.find(key);
-  if (it != conns_.end()) return it->second;
-  Connection c = from_record(r);
-  c.state = state_if_new;
-  return conns_.emplace(key, std::move(c)).first->second;
+Connection& ConnectionTable::find_or_create(const sstrace_record& r, uint8_t state_if_new,
+                                            bool* created) {
+  auto [it, is_new] = conns_.try_emplace(SockKey{r.id.netns, r.id.cookie});
+  if (is_new) {
+    it->second = from_record(r);
+    it->second.state = state_if_new;
+  }
+  if (created) *created = is_new;
+  return it->second;
 }
 
 void ConnectionTable::index(const Connection& c) {
@@ -167,12 +168,7 @@ void ConnectionTable::remove(const SockKey& key) {
 void ConnectionTable::bury(const SockKey& key) {
   auto it = conns_.find(key);
   if (it == conns_.end()) return;
-  if (graveyard_.size() >= kGraveyardSize && !graveyard_order_.empty()) {
-    graveyard_.erase(graveyard_order_.front());
-    graveyard_order_.pop_front();
-  }
-  graveyard_order_.push_back(key);
-  graveyard_[key] = std::move(it->second);
+  graveyard_.bury(std::move(it->second));
   conns_.erase(it);
 }
 
@@ -245,23 +241,34 @@ void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketU
   }
   auto [it, inserted] = conns_.insert_or_assign(c.key, std::move(c));
   index(it->second);
+  if (it->second.minisocket) schedule_check(it->second, it->second.check_at_ns);
   e.conn = &it->second;
   sink_(e);
 }
 
-void ConnectionTable::kill_reused_minisocket(const Connection& c, uint64_t ts_ns) {
-  if (!c.local.port || !c.remote.port) return;
+// Called for every state and owner record, but probes the tuple index once
+// per connection: a takeover happens when the new socket gets its ports
+// (connect() choosing them, a SYN reaching a TIME-WAIT), and the first
+// record that carries the complete tuple is the one that reveals it.
+void ConnectionTable::kill_reused_minisocket(Connection& c, uint64_t ts_ns) {
+  if (c.reuse_checked || !c.local.port || !c.remote.port) return;
   auto it = minisockets_by_tuple_.find({c.key.netns, c.family, c.local, c.remote});
-  if (it == minisockets_by_tuple_.end() || it->second == c.key) return;
+  if (it == minisockets_by_tuple_.end() || it->second == c.key) {
+    c.reuse_checked = true;
+    return;
+  }
   SockKey old = it->second;
   auto cit = conns_.find(old);
   if (cit == conns_.end()) {
     minisockets_by_tuple_.erase(it);
+    c.reuse_checked = true;
     return;
   }
   // A record older than the minisocket (replayed from before the seeding
-  // dump, for an earlier connection on the same ports) did not kill it.
+  // dump, for an earlier connection on the same ports) did not kill it; a
+  // later record of this connection is asked again.
   if (ts_ns < cit->second.known_since_ns) return;
+  c.reuse_checked = true;
   // A new connection took the 4-tuple: the kernel killed the TIME-WAIT
   // (tcp_twsk_unique() on connect, tcp_timewait_state_process() on a SYN).
   Connection& tw = cit->second;
@@ -300,13 +307,13 @@ void ConnectionTable::apply(const sstrace_record& r) {
 
 void ConnectionTable::apply_state(const sstrace_record& r) {
   const auto& s = r.state;
-  bool is_new = conns_.find({r.id.netns, r.id.cookie}) == conns_.end();
+  bool is_new = false;
+  Connection& c = find_or_create(r, s.old_state, &is_new);
   // The child of a request socket the seed reported as SYN-RECV, with its
   // cookie: the snapshot already said SYN-RECV.
   bool was_seeded_request = is_new && s.old_state == TcpState::kListen &&
                             s.new_state == TcpState::kSynRecv &&
                             seeded_requests_.erase({r.id.netns, r.id.cookie}) > 0;
-  Connection& c = find_or_create(r, s.old_state);
   if (is_new) {
     // Born now when the kernel reports its first state (CLOSE for an active
     // open, LISTEN for a passive child cloned from its listener).
@@ -368,7 +375,7 @@ void ConnectionTable::end_full_socket(Connection& c, const sstrace_record& r, Re
   if (next.minisocket) {
     // The connection lives on as a timewait minisocket with the same cookie
     // (inet_twsk_alloc copies sk_cookie).
-    c.check_at_ns = minisocket_next_check(r.ts_ns, next.state, kTimewaitLenNs);
+    schedule_check(c, minisocket_next_check(r.ts_ns, next.state, kTimewaitLenNs));
     c.known_since_ns = r.ts_ns;
     index(c);
     return;
@@ -439,7 +446,7 @@ void ConnectionTable::apply_reset(const sstrace_record& r) {
   if (!c) {
     // tcp_close() sends its reset after moving the socket to CLOSE: the
     // connection is already in the graveyard.
-    if (auto it = graveyard_.find(key); it != graveyard_.end()) c = &it->second;
+    c = graveyard_.find(key);
   }
   if (!c) c = &find_or_create(r, uint8_t(r.reset.state));
   if (conns_.count(key)) update_endpoints(*c, r.id);
@@ -460,11 +467,37 @@ void ConnectionTable::apply_owner(const sstrace_record& r) {
   kill_reused_minisocket(c, r.ts_ns);
 }
 
-std::vector<Connection> ConnectionTable::minisockets_due(uint64_t now_ns) const {
-  std::vector<Connection> due;
-  for (const auto& [k, c] : conns_)
-    if (c.minisocket && c.check_at_ns && c.check_at_ns <= now_ns) due.push_back(c);
-  return due;
+bool ConnectionTable::LaterCheck::operator()(const DueCheck& a, const DueCheck& b) const {
+  // Total on (time, key): duplicate entries come out of the heap together.
+  if (a.check_at_ns != b.check_at_ns) return a.check_at_ns > b.check_at_ns;
+  if (a.key.netns != b.key.netns) return a.key.netns > b.key.netns;
+  return a.key.cookie > b.key.cookie;
+}
+
+void ConnectionTable::schedule_check(Connection& c, uint64_t check_at_ns) {
+  c.check_at_ns = check_at_ns;
+  if (check_at_ns) checks_.push({check_at_ns, c.key});
+}
+
+const Connection* ConnectionTable::scheduled(const DueCheck& d) const {
+  const Connection* c = find(d.key);
+  return c && c->minisocket && c->check_at_ns == d.check_at_ns ? c : nullptr;
+}
+
+const std::vector<DueMinisocket>& ConnectionTable::minisockets_due(uint64_t now_ns) {
+  // Handed out last time but not answered (the lookup failed): still due.
+  for (const DueMinisocket& m : due_)
+    if (scheduled({m.check_at_ns, m.key})) checks_.push({m.check_at_ns, m.key});
+  due_.clear();
+  while (!checks_.empty() && checks_.top().check_at_ns <= now_ns) {
+    DueCheck d = checks_.top();
+    checks_.pop();
+    const Connection* c = scheduled(d);
+    bool duplicate = !due_.empty() && due_.back().key == d.key;
+    if (!c || duplicate) continue;
+    due_.push_back({d.key, d.check_at_ns, c->family, c->local, c->remote});
+  }
+  return due_;
 }
 
 void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInfo* found,
@@ -491,9 +524,10 @@ void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInf
     c.state_since_ns = now_ns;
     emit_state(c, now_ns, from, {found->state, true}, old_us, true);
   }
-  c.check_at_ns = minisocket_next_check(
-      now_ns, c.state,
-      std::max<uint64_t>(uint64_t(found->expires_ms) * 1'000'000, kMinisocketRecheckNs));
+  schedule_check(
+      c, minisocket_next_check(
+             now_ns, c.state,
+             std::max<uint64_t>(uint64_t(found->expires_ms) * 1'000'000, kMinisocketRecheckNs)));
 }
 
 bool ConnectionTable::differs_from(const diag::SockInfo& s) const {
@@ -520,6 +554,9 @@ void ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
   c.minisocket = is_timewait_minisocket(s);
   c.state_since_ns = now_ns;
   index(c);
+  // Its timer as the dump shows it (a full socket we followed has none).
+  if (c.minisocket)
+    schedule_check(c, minisocket_next_check(now_ns, c.state, uint64_t(s.expires_ms) * 1'000'000));
   emit_state(c, now_ns, from, {c.state, c.minisocket}, -1, true);
 }
 

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <queue>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +15,7 @@
 #include "diag/sock_info.h"
 #include "model/connection.h"
 #include "model/event.h"
+#include "model/graveyard.h"
 #include "sstrace/events.h"
 
 namespace sstrace::model {
@@ -45,10 +46,18 @@ struct ReportedState {
 };
 ReportedState reported_new_state(const sstrace_record& r);
 
+// A minisocket whose timer should have fired: what a lookup needs.
+struct DueMinisocket {
+  SockKey key;
+  uint64_t check_at_ns = 0;  // when it became due
+  uint8_t family = 0;
+  diag::Endpoint local, remote;
+};
+
 class ConnectionTable {
  public:
   using Sink = std::function<void(const Event&)>;
-  explicit ConnectionTable(Sink sink) : sink_(std::move(sink)) {}
+  explicit ConnectionTable(Sink sink) : sink_(std::move(sink)), graveyard_(kGraveyardSize) {}
 
   // One socket of the seeding dump (any TCP state, minisockets included).
   // Emits its snapshot event; request minisockets are reported but not
@@ -57,8 +66,12 @@ class ConnectionTable {
   // One kernel record, in ring-buffer order.
   void apply(const sstrace_record& r);
 
-  // Minisockets due for a look (their timer should have fired by now).
-  std::vector<Connection> minisockets_due(uint64_t now_ns) const;
+  // Minisockets due for a look (their timer should have fired by now; every
+  // minisocket for UINT64_MAX), earliest first. Costs what is due, not the
+  // table's size. The list is valid until the next call; a minisocket in it
+  // that gets no minisocket_checked() (its lookup failed) is due again in
+  // the next call.
+  const std::vector<DueMinisocket>& minisockets_due(uint64_t now_ns);
   // The answer of that look: `found` is the kernel's view, or null if the
   // minisocket is gone. Emits inferred state events for what changed.
   void minisocket_checked(const SockKey& key, const diag::SockInfo* found, uint64_t now_ns);
@@ -104,12 +117,13 @@ class ConnectionTable {
                               uint64_t now_ns);
   static bool is_timewait_minisocket(const diag::SockInfo& s);
   static bool is_request_minisocket(const diag::SockInfo& s);
-  Connection& find_or_create(const sstrace_record& r, uint8_t state_if_new);
+  Connection& find_or_create(const sstrace_record& r, uint8_t state_if_new,
+                             bool* created = nullptr);
   const Connection* find_any(const SockKey& key) const;  // the table, then the graveyard
   Connection from_record(const sstrace_record& r) const;
   void update_endpoints(Connection& c, const sstrace_sock_id& id);
   void adopt_owner(Connection& c, const sstrace_owner& o);
-  void kill_reused_minisocket(const Connection& c, uint64_t ts_ns);
+  void kill_reused_minisocket(Connection& c, uint64_t ts_ns);
 
   void apply_state(const sstrace_record& r);
   void apply_rtt(const sstrace_record& r);
@@ -122,6 +136,19 @@ class ConnectionTable {
   void bury(const SockKey& key);    // move to the graveyard
   void index(const Connection& c);
   void unindex(const Connection& c);
+  // Minisocket timers: a min-heap of (check_at_ns, key). An entry whose
+  // connection is gone, no longer a minisocket, or rescheduled is stale
+  // and skipped when it comes up (lazy invalidation).
+  struct DueCheck {
+    uint64_t check_at_ns;
+    SockKey key;
+  };
+  struct LaterCheck {
+    bool operator()(const DueCheck& a, const DueCheck& b) const;
+  };
+  void schedule_check(Connection& c, uint64_t check_at_ns);
+  const Connection* scheduled(const DueCheck& d) const;  // null: a stale entry
+
   void emit_state(const Connection& c, uint64_t ts, ReportedState from, ReportedState to,
                   int64_t old_us, bool inferred);
 
@@ -129,10 +156,11 @@ class ConnectionTable {
   std::unordered_map<SockKey, Connection, SockKeyHash> conns_;
   std::unordered_map<TupleKey, SockKey, TupleKeyHash> minisockets_by_tuple_;
   std::unordered_map<ListenKey, SockKey, ListenKeyHash> listeners_;
-  std::unordered_map<SockKey, Connection, SockKeyHash> graveyard_;
+  Graveyard graveyard_;
   // Request sockets the seeding dump reported (SYN-RECV), by cookie.
   std::unordered_set<SockKey, SockKeyHash> seeded_requests_;
-  std::deque<SockKey> graveyard_order_;
+  std::priority_queue<DueCheck, std::vector<DueCheck>, LaterCheck> checks_;
+  std::vector<DueMinisocket> due_;  // the last minisockets_due() answer
 };
 
 }  // namespace sstrace::model

@@ -241,6 +241,127 @@ TEST_F(TableTest, seeded_time_wait_is_checked_when_its_timer_says) {
   EXPECT_EQ(table.minisockets_due(2'500'000'000).size(), 1u);
 }
 
+// A full socket handed over to a timewait minisocket at `ts`.
+sstrace_record time_wait_handover(uint64_t cookie, uint64_t ts, uint16_t lport) {
+  auto r = state_rec(cookie, kFinWait2, kClose, ts, lport);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_FIN_RECEIVED;
+  return r;
+}
+
+std::vector<uint64_t> cookies_of(const std::vector<DueMinisocket>& due) {
+  std::vector<uint64_t> out;
+  for (const DueMinisocket& m : due) out.push_back(m.key.cookie);
+  return out;
+}
+
+diag::SockInfo still_there(uint64_t cookie, uint32_t expires_ms) {
+  diag::SockInfo s = dumped(cookie, kTimeWait);
+  s.inode = 0;
+  s.timer = 3;
+  s.expires_ms = expires_ms;
+  return s;
+}
+
+// The lookup found the minisocket, its timer `expires_ms` away.
+void found_at(ConnectionTable& table, uint64_t cookie, uint32_t expires_ms, uint64_t now) {
+  diag::SockInfo s = still_there(cookie, expires_ms);
+  table.minisocket_checked({kNetns, cookie}, &s, now);
+}
+
+TEST_F(TableTest, minisockets_come_due_in_timer_order_each_once) {
+  // Handed over out of cookie order, on distinct ports.
+  table.apply(time_wait_handover(52, 300, 40002));
+  table.apply(time_wait_handover(50, 100, 40000));
+  table.apply(time_wait_handover(51, 200, 40001));
+  EXPECT_TRUE(table.minisockets_due(100 + kTimewaitLenNs - 1).empty());
+  EXPECT_EQ(cookies_of(table.minisockets_due(200 + kTimewaitLenNs)),
+            (std::vector<uint64_t>{50, 51}));
+  table.minisocket_checked({kNetns, 50}, nullptr, 200 + kTimewaitLenNs);
+  table.minisocket_checked({kNetns, 51}, nullptr, 200 + kTimewaitLenNs);
+  // Answered: not due again; the third comes due at its own time.
+  EXPECT_EQ(cookies_of(table.minisockets_due(300 + kTimewaitLenNs)), (std::vector<uint64_t>{52}));
+  const DueMinisocket& m = table.minisockets_due(300 + kTimewaitLenNs).front();
+  EXPECT_EQ(m.local.port, 40002);
+  EXPECT_EQ(m.remote.port, 80);
+  EXPECT_EQ(m.family, AF_INET);
+}
+
+TEST_F(TableTest, an_unanswered_minisocket_is_due_again_at_the_next_sweep) {
+  table.apply(time_wait_handover(53, 100, 40000));
+  uint64_t t = 100 + kTimewaitLenNs;
+  ASSERT_EQ(table.minisockets_due(t).size(), 1u);
+  // The lookup failed: no minisocket_checked().
+  EXPECT_EQ(cookies_of(table.minisockets_due(t + 1)), (std::vector<uint64_t>{53}));
+  // Still there, timer slack: asked again after the recheck delay only.
+  found_at(table, 53, 0, t + 1);
+  EXPECT_TRUE(table.minisockets_due(t + kMinisocketRecheckNs).empty());
+  EXPECT_EQ(table.minisockets_due(t + 1 + kMinisocketRecheckNs).size(), 1u);
+}
+
+TEST_F(TableTest, a_stale_timer_entry_is_skipped) {
+  // Killed by the reuse of its tuple: its timer entry outlives it.
+  table.apply(time_wait_handover(54, 100, 40000));
+  table.apply(state_rec(55, kSynSent, kEstablished, 200, 40000));
+  ASSERT_EQ(table.find({kNetns, 54}), nullptr);
+  // Seeded again as a full socket with the same key: no longer a minisocket.
+  table.seed(dumped(54, kEstablished, 41000), {}, 300);
+  EXPECT_TRUE(table.minisockets_due(UINT64_MAX).empty());
+
+  // Rescheduled by an answer: only the new time counts.
+  table.apply(time_wait_handover(56, 100, 40006));
+  uint64_t t = 100 + kTimewaitLenNs;
+  ASSERT_EQ(table.minisockets_due(t).size(), 1u);
+  found_at(table, 56, 5000, t);
+  EXPECT_TRUE(table.minisockets_due(t + 4'999'999'999).empty());
+  EXPECT_EQ(table.minisockets_due(t + 5'000'000'000).size(), 1u);
+}
+
+TEST_F(TableTest, sigusr1_sweep_asks_about_every_minisocket_whatever_its_timer) {
+  table.apply(time_wait_handover(57, 100, 40000));
+  table.apply(time_wait_handover(58, 200, 40001));
+  auto r = state_rec(59, kFinWait2, kClose, 300, 40002);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT;  // a FIN-WAIT-2 minisocket
+  table.apply(r);
+  table.seed(dumped(60, kEstablished, 40003), {}, 300);  // a full socket: never asked about
+  EXPECT_EQ(cookies_of(table.minisockets_due(UINT64_MAX)), (std::vector<uint64_t>{59, 57, 58}));
+  found_at(table, 57, 50000, 400);
+  table.minisocket_checked({kNetns, 58}, nullptr, 400);
+  found_at(table, 59, 50000, 400);
+  // Every one answered: the next sweep of all asks about those still there.
+  EXPECT_EQ(cookies_of(table.minisockets_due(UINT64_MAX)), (std::vector<uint64_t>{57, 59}));
+}
+
+TEST_F(TableTest, a_time_wait_the_dump_shows_is_scheduled_by_resync) {
+  table.seed(dumped(61, kEstablished), {}, 100);
+  table.reconcile_with(still_there(61, 2000), 1'000'000'000);
+  EXPECT_TRUE(table.minisockets_due(2'999'999'999).empty());
+  EXPECT_EQ(cookies_of(table.minisockets_due(3'000'000'000)), (std::vector<uint64_t>{61}));
+}
+
+TEST_F(TableTest, replayed_records_older_than_a_time_wait_do_not_kill_it) {
+  table.seed(still_there(62, 30000), {}, 1000);
+  // An earlier connection on the same ports, replayed from before the dump.
+  table.apply(state_rec(63, kSynSent, kEstablished, 500));
+  table.apply(state_rec(63, kEstablished, kFinWait1, 600));
+  EXPECT_NE(table.find({kNetns, 62}), nullptr);
+  // The same connection's records after the dump still may reveal a reuse.
+  table.apply(state_rec(63, kFinWait1, kFinWait2, 1500));
+  EXPECT_EQ(table.find({kNetns, 62}), nullptr);
+  EXPECT_EQ(events.back().cookie, 62u);
+  EXPECT_TRUE(events.back().inferred);
+}
+
+TEST_F(TableTest, the_tuple_index_is_probed_once_per_connection) {
+  table.apply(state_rec(64, kSynSent, kEstablished, 100, 40000));
+  EXPECT_TRUE(table.find({kNetns, 64})->reuse_checked);
+  // A TIME-WAIT on the same tuple appearing later is not this
+  // connection's doing (the kernel holds one socket per tuple): the
+  // connection's later records leave it alone.
+  table.apply(time_wait_handover(65, 200, 40000));
+  table.apply(state_rec(64, kEstablished, kFinWait1, 300, 40000));
+  EXPECT_NE(table.find({kNetns, 65}), nullptr);
+}
+
 TEST_F(TableTest, request_minisockets_are_reported_but_not_kept) {
   diag::SockInfo req = dumped(12, kSynRecv);
   req.inode = 0;

@@ -1020,7 +1020,8 @@ TEST(SnapshotJson, every_field_is_in_the_schema_and_the_docs) {
           EXPECT_NE(doc.str().find(ik), std::string::npos) << k << "." << ik << " not in the docs";
         }
       } else if (v.is_object()) {
-        const Json decl = props("snapshot_fields").at(k).at("properties");  // a copy: props() returns a temporary
+        const Json decl =
+            props("snapshot_fields").at(k).at("properties");  // a copy: props() returns a temporary
         for (auto& [ik, iv] : v.items()) EXPECT_TRUE(decl.contains(ik)) << k << "." << ik;
       }
     }
