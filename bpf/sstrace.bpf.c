@@ -132,6 +132,18 @@ static __always_inline bool prefilter_pass(const struct sstrace_sock_id *id)
 	return true;
 }
 
+/* The prefilter where a record would be made: counts what it dropped in the
+ * namespace we follow, so that the count (the exit event's `prefiltered`)
+ * says what the filter saved, not how busy other namespaces are. */
+static __always_inline bool prefilter_drops(const struct sstrace_sock_id *id)
+{
+	if (prefilter_pass(id))
+		return false;
+	if (!cfg_netns || id->netns == cfg_netns)
+		count(SSTRACE_STAT_FILTERED);
+	return true;
+}
+
 static __always_inline struct sstrace_record *reserve(void)
 {
 	struct sstrace_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -176,10 +188,8 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	read_sock_id(sk, &id);
-	if (!prefilter_pass(&id)) {
-		count(SSTRACE_STAT_FILTERED);
+	if (prefilter_drops(&id))
 		return 0;
-	}
 	/* Generates the cookie if the socket has none yet, so that a timewait
 	 * minisocket made from it later inherits it (inet_twsk_alloc copies
 	 * sk_cookie only if set). */
@@ -306,10 +316,8 @@ static __always_inline int emit_sock_record(const struct sock *sk, __u32 kind,
 	struct sock_state *st;
 
 	read_sock_id(sk, &id);
-	if (!prefilter_pass(&id)) {
-		count(SSTRACE_STAT_FILTERED);
+	if (prefilter_drops(&id))
 		return -1;
-	}
 	r = reserve();
 	if (!r)
 		return -1;
@@ -360,10 +368,8 @@ int BPF_PROG(handle_tcp_retransmit_synack, const struct sock *sk, const struct r
 	struct sstrace_record *r;
 
 	read_reqsk_id(req, &id);
-	if (!prefilter_pass(&id)) {
-		count(SSTRACE_STAT_FILTERED);
+	if (prefilter_drops(&id))
 		return 0;
-	}
 	r = reserve();
 	if (!r)
 		return 0;

@@ -418,6 +418,7 @@ int LiveStream::run() {
     e.count = events_ + 1;
     e.lost_total = lost_reported_;
     e.missed_rtt_samples = tracer_->missed_rtt_samples();
+    e.prefiltered = tracer_->stat(SSTRACE_STAT_FILTERED);
     writer_->write(e);
     flush();
   }
