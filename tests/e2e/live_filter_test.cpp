@@ -239,6 +239,7 @@ struct Stream {
 
 struct Observed {
   uint64_t netns = 0;
+  uint64_t retrans_segs = 0;  // the namespace's RetransSegs over the traffic
   Stream reference;
   std::vector<Stream> filtered;  // one per case, in order
 };
@@ -316,6 +317,7 @@ Observed observe(const std::vector<Case>& all) {
   for (auto& f : filtered)
     if (!f->wait_sync()) throw std::runtime_error("no sync: " + f->describe());
 
+  const uint64_t retrans_before = tcp_snmp(ns).at("RetransSegs");
   srv5.call("listen 127.0.0.1 7005");
   // The old connections end: one in order (v4), one by a reset (v6).
   orderly_close(pcli4, pre4);
@@ -341,6 +343,7 @@ Observed observe(const std::vector<Case>& all) {
   // Every record is on the ring buffers by now; stopping drains them.
   Observed o;
   o.netns = ns.inode();
+  o.retrans_segs = tcp_snmp(ns).at("RetransSegs") - retrans_before;
   o.reference = ended(reference);
   for (auto& f : filtered) o.filtered.push_back(ended(*f));
   return o;
@@ -373,15 +376,17 @@ TEST(LiveStream, filters_show_exactly_the_matching_events) {
   EXPECT_TRUE(chains_are_consistent(ref_stories));
   // The fixture did what it should: resets, retransmissions on both lost
   // SYNs, rtt samples, and the two old connections in the snapshot.
-  size_t resets = 0, retransmits = 0, rtts = 0, snapshots = 0;
+  size_t resets = 0, rtts = 0, snapshots = 0;
+  uint64_t retransmitted = 0;
   for (const Json& e : ref) {
     resets += is_type(e, "reset");
-    retransmits += is_type(e, "retransmit");
+    if (is_type(e, "retransmit")) retransmitted += static_cast<uint64_t>(num(e, "segs"));
     rtts += is_type(e, "rtt");
     snapshots += is_type(e, "snapshot") && str(e, "state") == "ESTAB";
   }
   EXPECT_EQ(resets, 6u) << "three aborts, each a reset sent and one received";
-  EXPECT_GE(retransmits, 2u);
+  EXPECT_GE(o.retrans_segs, 2u) << "the kernel's RetransSegs: both first SYNs were dropped";
+  EXPECT_EQ(retransmitted, o.retrans_segs) << "segs of the reference's retransmit events";
   EXPECT_GT(rtts, 0u);
   EXPECT_EQ(snapshots, 4u) << "both ends of the two old connections";
   size_t kernel_records = 0;
