@@ -7,8 +7,9 @@
 // when its connection was shown before (it keeps being shown to its end, its
 // close included). The traffic covers both sides of every filter: ports in
 // and out of ranges, IPv4 and IPv6 addresses, connections that enter and
-// leave the filter's states, resets, retransmissions, rtt samples, and
-// sockets that existed before sstrace started (their snapshot events).
+// leave the filter's states, resets, retransmissions, rtt samples, sockets
+// that existed before sstrace started (their snapshot events), a timewait
+// minisocket's inferred change, and the table SIGUSR1 writes.
 //
 // The expectation is the test's own reading of each filter (a predicate on
 // an event's fields), never sstrace's evaluator. Where the filter has a part
@@ -114,7 +115,7 @@ std::string event_key(const Json& e) {
     if (e.value("inferred", false)) k += " inferred";
     if (e.value("minisocket", false)) k += " minisocket";
   }
-  if (t == "snapshot") k += " " + str(e, "state");
+  if (t == "snapshot" || t == "table") k += " " + str(e, "state");
   if (t == "reset") k += " " + str(e, "dir");
   if (t == "retransmit") k += " segs " + std::to_string(num(e, "segs"));
   if (t == "rtt") k += " srtt " + std::to_string(num(e, "srtt_us"));
@@ -128,7 +129,7 @@ using PerCookie = std::map<uint64_t, std::vector<std::string>>;
 PerCookie per_cookie(const std::vector<Json>& events) {
   PerCookie out;
   for (const Json& e : events)
-    if (cookie_of(e) && !is_type(e, "table")) out[cookie_of(e)].push_back(event_key(e));
+    if (cookie_of(e)) out[cookie_of(e)].push_back(event_key(e));
   return out;
 }
 
@@ -139,7 +140,7 @@ PerCookie expected_stream(const std::vector<Json>& reference, const Pred& shows)
   std::set<uint64_t> shown;
   for (const Json& e : reference) {
     uint64_t c = cookie_of(e);
-    if (!c || is_type(e, "table")) continue;
+    if (!c) continue;
     if (!shows(e) && !shown.count(c)) continue;
     shown.insert(c);
     out[c].push_back(event_key(e));
@@ -205,10 +206,12 @@ void abort_close(Worker& aborter, Worker& other) {
   other.call("close");
 }
 
-void open(Worker& client, Worker& server, const std::string& connect_args) {
+// Returns the client's local port.
+int open(Worker& client, Worker& server, const std::string& connect_args) {
   server.send("accept");
-  client.call("connect " + connect_args, 60s);
+  int port = std::stoi(words(client.call("connect " + connect_args, 60s)).at(1));
   server.recv(60s);
+  return port;
 }
 
 enum class End { client_closes_first, server_closes_first, client_aborts, server_aborts };
@@ -313,9 +316,10 @@ Observed observe(const std::vector<Case>& all) {
     cfg.args.insert(cfg.args.end(), c.args.begin(), c.args.end());
     filtered.push_back(std::make_unique<LiveTrace>(ns, cfg));
   }
-  if (!reference.wait_sync()) throw std::runtime_error("no sync: " + reference.describe());
-  for (auto& f : filtered)
-    if (!f->wait_sync()) throw std::runtime_error("no sync: " + f->describe());
+  std::vector<LiveTrace*> traces{&reference};
+  for (auto& f : filtered) traces.push_back(f.get());
+  for (LiveTrace* t : traces)
+    if (!t->wait_sync()) throw std::runtime_error("no sync: " + t->describe());
 
   const uint64_t retrans_before = tcp_snmp(ns).at("RetransSegs");
   srv5.call("listen 127.0.0.1 7005");
@@ -334,12 +338,35 @@ Observed observe(const std::vector<Case>& all) {
   connection(cli, srv4, "fd00::2 7004 fd00::2 40002", End::server_aborts);
   // v4, ephemeral port, first SYN lost.
   connection(cli, srv5, "127.0.0.1 7005", End::client_closes_first);
+  // v4, the client close()s at once: its orphan is handed to a FIN-WAIT-2
+  // minisocket, which the server's FIN turns into TIME-WAIT without a
+  // tracepoint (an inferred change, after the close event).
+  int orphan = open(cli, srv1, "127.0.0.1 7001");
+  exchange(cli, srv1, 1000, 1000);
+  auto orphan_is = [&](const std::string& state) {
+    return wait_ss(ns, [&](const std::vector<SsSock>& rows) {
+      for (const SsSock& r : rows)
+        if (r.lport == orphan && r.state == state && r.inode == 0) return true;
+      return false;
+    });
+  };
+  cli.call("close");
+  // The server's FIN only once the minisocket exists: sent with the
+  // (delayed) ACK of the client's FIN, it would make TIME-WAIT at once.
+  if (!orphan_is("FIN-WAIT-2")) throw std::runtime_error("no FIN-WAIT-2 minisocket");
+  srv1.call("eof");
+  srv1.call("close");
+  if (!orphan_is("TIME-WAIT")) throw std::runtime_error("the minisocket never got to TIME-WAIT");
   for (Worker* l : {&srv1, &srv2, &srv3, &srv4, &srv5, &pre4, &pre6}) l->call("close-listener");
   for (Worker* w : {&srv1, &srv2, &srv3, &srv4, &srv5, &pre4, &pre6, &pcli4, &pcli6, &cli}) {
     w->send("exit");
     EXPECT_EQ(w->wait_exit(), 0) << w->comm();
   }
 
+  // SIGUSR1: the table, and before it every minisocket change found by
+  // asking the kernel about each (so the inferred one is in every stream).
+  for (LiveTrace* t : traces)
+    if (t->dump_table().empty()) throw std::runtime_error("no table: " + t->describe());
   // Every record is on the ring buffers by now; stopping drains them.
   Observed o;
   o.netns = ns.inode();
@@ -376,10 +403,12 @@ TEST(LiveStream, filters_show_exactly_the_matching_events) {
   EXPECT_TRUE(chains_are_consistent(ref_stories));
   // The fixture did what it should: resets, retransmissions on both lost
   // SYNs, rtt samples, and the two old connections in the snapshot.
-  size_t resets = 0, rtts = 0, snapshots = 0;
+  size_t resets = 0, rtts = 0, snapshots = 0, inferred = 0, tables = 0;
   uint64_t retransmitted = 0;
   for (const Json& e : ref) {
     resets += is_type(e, "reset");
+    inferred += is_type(e, "state") && e.value("inferred", false);
+    tables += is_type(e, "table");
     if (is_type(e, "retransmit")) retransmitted += static_cast<uint64_t>(num(e, "segs"));
     rtts += is_type(e, "rtt");
     snapshots += is_type(e, "snapshot") && str(e, "state") == "ESTAB";
@@ -389,6 +418,8 @@ TEST(LiveStream, filters_show_exactly_the_matching_events) {
   EXPECT_EQ(retransmitted, o.retrans_segs) << "segs of the reference's retransmit events";
   EXPECT_GT(rtts, 0u);
   EXPECT_EQ(snapshots, 4u) << "both ends of the two old connections";
+  EXPECT_EQ(inferred, 1u) << "the orphan's FIN-WAIT-2 -> TIME-WAIT";
+  EXPECT_GT(tables, 0u) << "TIME-WAIT minisockets in the table";
   size_t kernel_records = 0;
   for (const Json& e : ref) kernel_records += is_kernel_record(e);
 
