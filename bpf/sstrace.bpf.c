@@ -152,6 +152,18 @@ static __always_inline bool sock_prefilter_pass(const struct sock *sk)
 	return prefilter_pass(&id);
 }
 
+/* The prefilter where a record would be made: counts what it dropped in the
+ * namespace we follow, so that the count (the exit event's `prefiltered`)
+ * says what the filter saved, not how busy other namespaces are. */
+static __always_inline bool prefilter_drops(const struct sstrace_sock_id *id)
+{
+	if (prefilter_pass(id))
+		return false;
+	if (!cfg_netns || id->netns == cfg_netns)
+		count(SSTRACE_STAT_FILTERED);
+	return true;
+}
+
 static __always_inline struct sstrace_record *reserve(void)
 {
 	struct sstrace_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -184,6 +196,19 @@ static __always_inline void set_owner_from_current(struct sstrace_owner *o)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
+/* connect() reports CLOSE -> SYN-SENT before it chooses the local port, so a
+ * local-port prefilter cannot judge that transition yet. Its record is
+ * dropped (the filter sees local port 0 in user space too), but the socket's
+ * owner and the time it entered SYN-SENT are kept for its later records,
+ * which the prefilter can judge: without them a shown connection would lose
+ * its pid/comm and old_us. */
+static __always_inline bool local_port_unchosen(const struct sstrace_sock_id *id, int oldstate,
+						int newstate)
+{
+	return oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && id->sport == 0 &&
+	       (!cfg_netns || id->netns == cfg_netns) && (!cfg_family || id->family == cfg_family);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
@@ -191,15 +216,15 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 	struct sstrace_sock_id id;
 	struct sstrace_record *r;
 	struct sock_state *st;
+	bool dropped;
 	__u64 now;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	read_sock_id(sk, &id);
-	if (!prefilter_pass(&id)) {
-		count(SSTRACE_STAT_FILTERED);
+	dropped = prefilter_drops(&id);
+	if (dropped && !local_port_unchosen(&id, oldstate, newstate))
 		return 0;
-	}
 	/* Generates the cookie if the socket has none yet, so that a timewait
 	 * minisocket made from it later inherits it (inet_twsk_alloc copies
 	 * sk_cookie only if set). */
@@ -209,7 +234,7 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 	if (!st)
 		count(SSTRACE_STAT_NO_STORAGE);
 
-	r = reserve();
+	r = dropped ? NULL : reserve();
 	now = r ? r->ts_ns : bpf_ktime_get_ns();
 	if (st && in_owner_context(oldstate, newstate) && !current_is_kthread()) {
 		set_owner_from_current(&st->owner);
@@ -323,10 +348,8 @@ static __always_inline int emit_sock_record(const struct sock *sk, __u32 kind,
 	struct sock_state *st;
 
 	read_sock_id(sk, &id);
-	if (!prefilter_pass(&id)) {
-		count(SSTRACE_STAT_FILTERED);
+	if (prefilter_drops(&id))
 		return -1;
-	}
 	r = reserve();
 	if (!r)
 		return -1;
@@ -377,10 +400,8 @@ int BPF_PROG(handle_tcp_retransmit_synack, const struct sock *sk, const struct r
 	struct sstrace_record *r;
 
 	read_reqsk_id(req, &id);
-	if (!prefilter_pass(&id)) {
-		count(SSTRACE_STAT_FILTERED);
+	if (prefilter_drops(&id))
 		return 0;
-	}
 	r = reserve();
 	if (!r)
 		return 0;

@@ -133,7 +133,7 @@ struct sstrace_record {
 enum sstrace_stat {
 	SSTRACE_STAT_RINGBUF_DROPS = 0, /* bpf_ringbuf_reserve() failed */
 	SSTRACE_STAT_RTT_SUPPRESSED,	/* tcp_probe samples under threshold */
-	SSTRACE_STAT_FILTERED,		/* dropped by the in-kernel prefilter */
+	SSTRACE_STAT_FILTERED,		/* records the prefilter dropped (followed netns only) */
 	SSTRACE_STAT_NO_STORAGE,	/* bpf_sk_storage_get() failed */
 	SSTRACE_STAT__MAX,
 };

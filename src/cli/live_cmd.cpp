@@ -16,6 +16,7 @@
 
 #include "bpf/owner_iter.h"
 #include "bpf/tracer.h"
+#include "cli/stream_filter.h"
 #include "common/result.h"
 #include "diag/sock_diag.h"
 #include "filter/filter.h"
@@ -54,20 +55,6 @@ constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
 constexpr uint64_t kMinisocketSweepNs = 250'000'000;
 constexpr uint64_t kClockRefreshNs = 1'000'000'000;
 
-// The filter sees a live connection the way it sees a dumped socket.
-void to_sock_info(const model::Connection& c, diag::SockInfo& s) {
-  s.kind = diag::SockKind::tcp;
-  s.family = c.family;
-  s.state = c.state;
-  s.local = c.local;
-  s.remote = c.remote;
-  s.cookie = c.key.cookie;
-  s.netns = c.key.netns;
-  s.recv_q = c.recv_q;
-  s.send_q = c.send_q;
-  s.timer = c.minisocket ? 3 : 0;
-}
-
 class LiveStream {
  public:
   explicit LiveStream(const Options& opts) : opts_(opts) {}
@@ -85,7 +72,6 @@ class LiveStream {
   void stream();
   void on_record(const sstrace_record& r);
   void on_event(const model::Event& e);
-  bool passes_filter(const model::Event& e);
   void check_lost();
   void sweep_minisockets(uint64_t now, bool all);
   void resync(uint64_t now);
@@ -110,9 +96,7 @@ class LiveStream {
   uint64_t lost_reported_ = 0;
   uint64_t events_ = 0;
   bool pipe_closed_ = false;
-  // Connections an event was written for, until their close.
-  std::unordered_map<model::SockKey, bool, model::SockKeyHash> shown_;
-  diag::SockInfo scratch_;
+  StreamFilter stream_filter_{filter_};  // filter_, as the stream applies it
 };
 
 void LiveStream::setup_namespace() {
@@ -183,30 +167,8 @@ void LiveStream::on_record(const sstrace_record& r) {
   table_.apply(r);
 }
 
-bool LiveStream::passes_filter(const model::Event& e) {
-  using model::EventType;
-  if (!e.conn) return true;
-  if (e.type == EventType::snapshot && e.info) return filter_.matches(*e.info);
-  to_sock_info(*e.conn, scratch_);
-  bool match = filter_.matches(scratch_);
-  bool ends =
-      e.type == EventType::close || (e.type == EventType::state && e.new_state == diag::kClose);
-  // A connection that was shown keeps being shown until its end, even when
-  // it leaves the filter's states (docs/events.md: filters).
-  auto it = shown_.find(e.conn->key);
-  bool was_shown = it != shown_.end();
-  if (ends) {
-    // The last event of a connection: its close, or for a minisocket (whose
-    // close came at the handover) the inferred CLOSE of its expiry.
-    if (was_shown && (e.type == EventType::close || e.inferred)) shown_.erase(it);
-    return match || was_shown;
-  }
-  if (match && !was_shown) shown_.emplace(e.conn->key, true);
-  return match || was_shown;
-}
-
 void LiveStream::on_event(const model::Event& e) {
-  if (!passes_filter(e)) return;
+  if (!stream_filter_.shows(e)) return;
   writer_->write(e);
   ++events_;
 }
@@ -419,6 +381,7 @@ int LiveStream::run() {
     e.count = events_ + 1;
     e.lost_total = lost_reported_;
     e.missed_rtt_samples = tracer_->missed_rtt_samples();
+    e.prefiltered = tracer_->stat(SSTRACE_STAT_FILTERED);
     writer_->write(e);
     flush();
   }

@@ -81,6 +81,7 @@ struct Event {
   uint64_t count = 0;
   uint64_t lost_total = 0;          // exit
   uint64_t missed_rtt_samples = 0;  // exit
+  uint64_t prefiltered = 0;         // exit
 };
 
 }  // namespace sstrace::model

@@ -150,6 +150,7 @@ class JsonEventWriter final : public EventWriter {
         w.field("events", e.count);
         w.field("lost", e.lost_total);
         w.field("missed_rtt_samples", e.missed_rtt_samples);
+        w.field("prefiltered", e.prefiltered);
         break;
       case EventType::snapshot:
         break;

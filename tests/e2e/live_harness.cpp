@@ -477,6 +477,12 @@ void endpoint_commands(Channel& ch) {
       sockaddr_storage a = make_sockaddr(w.at(1), static_cast<uint16_t>(std::stoi(w.at(2))), &len);
       cfd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (cfd < 0) fail_errno("socket");
+      if (w.size() >= 5) {  // from a chosen local address and port
+        socklen_t blen;
+        sockaddr_storage b =
+            make_sockaddr(w.at(3), static_cast<uint16_t>(std::stoi(w.at(4))), &blen);
+        if (bind(cfd, reinterpret_cast<sockaddr*>(&b), blen) < 0) fail_errno("bind");
+      }
       if (connect(cfd, reinterpret_cast<sockaddr*>(&a), len) < 0) fail_errno("connect");
       ch.send("ok " + ports(cfd));
     } else if (cmd == "send") {
@@ -556,6 +562,15 @@ void endpoint_commands(Channel& ch) {
   }
   if (cfd >= 0) ::close(cfd);
   if (lfd >= 0) ::close(lfd);
+}
+
+void exchange(Worker& client, Worker& server, size_t up, size_t down) {
+  client.send("send " + std::to_string(up));
+  server.call("recv " + std::to_string(up));
+  client.recv();
+  server.send("send " + std::to_string(down));
+  client.call("recv " + std::to_string(down));
+  server.recv();
 }
 
 // ---------------------------------------------------------------------------

@@ -154,7 +154,8 @@ class Worker {
 // exact order of client and server actions. Replies "ok ..." or "error ...".
 //   listen IP PORT     -> "port N"
 //   accept             -> "ok LPORT RPORT"
-//   connect IP PORT    -> "ok LPORT RPORT"
+//   connect IP PORT [FROM_IP FROM_PORT]
+//                      -> "ok LPORT RPORT" (bound to FROM first when given)
 //   send N / recv N    -> "ok" (exactly N payload bytes)
 //   shutdown           -> "ok" (SHUT_WR: our FIN, fd kept)
 //   eof                -> "ok" once read() returns 0 (error on data)
@@ -166,6 +167,10 @@ class Worker {
 //   close-listener     -> "ok"
 //   exit
 void endpoint_commands(Channel& ch);
+
+// Over an open connection between two endpoint_commands workers: payload
+// both ways, each side reading all of it.
+void exchange(Worker& client, Worker& server, size_t up, size_t down);
 
 // "ok 1 2" -> {"ok", "1", "2"}
 std::vector<std::string> words(const std::string& line);

@@ -145,14 +145,7 @@ class Pair {
     return conn;
   }
   // Payload both ways, each side reading all of it.
-  void exchange(size_t up, size_t down) {
-    client_.send("send " + std::to_string(up));
-    server_.call("recv " + std::to_string(up));
-    client_.recv();
-    server_.send("send " + std::to_string(down));
-    client_.call("recv " + std::to_string(down));
-    server_.recv();
-  }
+  void exchange(size_t up, size_t down) { e2e::exchange(client_, server_, up, down); }
   // The cookies ss -tane shows for both ends while they are ESTAB.
   ::testing::AssertionResult checkpoint(Conn& c) {
     auto rows = ss_tane(ns_);

@@ -1,0 +1,56 @@
+#include "cli/stream_filter.h"
+
+#include "model/connection_table.h"
+
+namespace sstrace::cli {
+
+namespace {
+
+// The filter sees a live connection the way it sees a dumped socket.
+void to_sock_info(const model::Connection& c, diag::SockInfo& s) {
+  s.kind = diag::SockKind::tcp;
+  s.family = c.family;
+  s.state = c.state;
+  s.local = c.local;
+  s.remote = c.remote;
+  s.cookie = c.key.cookie;
+  s.netns = c.key.netns;
+  s.recv_q = c.recv_q;
+  s.send_q = c.send_q;
+  s.timer = c.minisocket ? 3 : 0;
+}
+
+// The last event of a connection's story: the close of a full socket, or
+// for one handed to a timewait minisocket (whose close came at the
+// handover), the inferred CLOSE of the minisocket.
+bool ends_story(const model::Event& e) {
+  if (e.type == model::EventType::close) return !e.conn->minisocket;
+  return e.type == model::EventType::state && e.inferred && e.new_state == diag::kClose;
+}
+
+}  // namespace
+
+bool StreamFilter::matches(const model::Event& e) {
+  // A snapshot is tested on everything the dump said.
+  if (e.type == model::EventType::snapshot && e.info) return filter_.matches(*e.info);
+  to_sock_info(*e.conn, scratch_);
+  return filter_.matches(scratch_);
+}
+
+bool StreamFilter::shows(const model::Event& e) {
+  if (!e.conn) return true;  // not about one socket: sync, lost, exit...
+  const model::SockKey& key = e.conn->key;
+  if (!matches(e) && !shown_.count(key)) return false;
+  shown_.insert(key);
+  if (ends_story(e)) retire(key);
+  return true;
+}
+
+void StreamFilter::retire(const model::SockKey& key) {
+  ended_.push_back(key);
+  if (ended_.size() <= model::kGraveyardSize) return;
+  shown_.erase(ended_.front());
+  ended_.pop_front();
+}
+
+}  // namespace sstrace::cli
