@@ -42,6 +42,11 @@ void install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
+  // SA_RESTART: a signal landing while a write to a full pipe blocks must
+  // not fail that write with EINTR (we would take it for a closed stdout
+  // and never write the exit line). The ring buffer's epoll_wait is never
+  // restarted (signal(7)), so the loop still sees the flags at once.
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   sa.sa_handler = on_usr1;
