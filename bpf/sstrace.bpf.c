@@ -379,7 +379,11 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *sk, const struct sk_b
 	 * what the kernel added to RetransSegs for this socket. The skb's
 	 * tcp_gso_segs, read after the transmit, can differ. */
 	total = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
-	st = bpf_sk_storage_get(&sock_states, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	/* No storage for a socket the filter drops (emit_sock_record() below
+	 * then counts the drop). */
+	st = sock_prefilter_pass(sk)
+		 ? bpf_sk_storage_get(&sock_states, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE)
+		 : NULL;
 	segs = st && st->retrans_base_known ? total - st->last_total_retrans : skb_pcount(skb);
 	if (st) {
 		st->last_total_retrans = total;
