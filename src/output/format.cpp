@@ -519,6 +519,8 @@ std::string cgroup_text(uint64_t id) {
 
 // --- Owners and details ------------------------------------------------------
 
+std::string_view ss_process_name(std::string_view comm) { return comm.substr(0, comm.find(')')); }
+
 std::string users_text(std::span<const sys::SocketUser> users) {
   if (users.empty()) return {};
   std::string out = "users:(";
@@ -527,7 +529,7 @@ std::string users_text(std::span<const sys::SocketUser> users) {
     if (!first) out += ',';
     first = false;
     out += "(\"";
-    out += u.comm;
+    out += ss_process_name(u.comm);
     out += "\",pid=";
     append_int(out, u.pid);
     out += ",fd=";
@@ -1022,6 +1024,8 @@ void write_socket_options(JsonWriter& w, const SockInfo& s) {
   }
 }
 
+// The JSON names carry the process's whole comm, not ss's text cut at the
+// first ')' (users_text): they have no ss counterpart to match.
 void write_users(JsonWriter& w, std::span<const sys::SocketUser> users) {
   if (users.empty()) return;
   w.field("pid", users.front().pid);

@@ -1020,7 +1020,8 @@ TEST(SnapshotJson, every_field_is_in_the_schema_and_the_docs) {
           EXPECT_NE(doc.str().find(ik), std::string::npos) << k << "." << ik << " not in the docs";
         }
       } else if (v.is_object()) {
-        const Json decl = props("snapshot_fields").at(k).at("properties");  // a copy: props() returns a temporary
+        const Json decl =
+            props("snapshot_fields").at(k).at("properties");  // a copy: props() returns a temporary
         for (auto& [ik, iv] : v.items()) EXPECT_TRUE(decl.contains(ik)) << k << "." << ik;
       }
     }
@@ -1048,6 +1049,18 @@ TEST(SnapshotJson, owners_are_users_and_the_first_is_pid_and_comm) {
   EXPECT_FALSE(objs.at(1).contains("users"));
   EXPECT_FALSE(objs.at(1).contains("pid"));
   EXPECT_FALSE(objs.at(1).contains("comm"));
+}
+
+TEST(SnapshotText, process_names_are_cut_as_ss_cuts_them_but_json_keeps_them) {
+  FakeProc proc;
+  proc.socket(700, "own (a) b", 6, 13282);
+  const sys::SocketOwners owners = proc.scan();
+  const std::vector<Sock> socks = {tcp_world()[1]};
+  const std::string text = run_writer(false, format("np"), socks, &owners);
+  EXPECT_NE(text.find("users:((\"own (a\",pid=700,fd=6))"), std::string::npos) << text;
+  const auto objs = parse_lines(run_writer(true, {}, socks, &owners));
+  EXPECT_EQ(objs.at(0).at("comm"), "own (a) b");
+  EXPECT_EQ(objs.at(0).at("users")[0].at("comm"), "own (a) b");
 }
 
 TEST(SnapshotJson, unix_paths_with_any_bytes_stay_valid_json) {
