@@ -295,22 +295,33 @@ std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr) {
   return name;
 }
 
+void append_ss_host_column(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
+                           bool v6only, bool resolve) {
+  if (family == AF_INET6 && !v6only && addr_is_any(family, addr)) {
+    out += '*';
+    return;
+  }
+  if (resolve) {
+    if (const std::string name = host_name(family, addr); !name.empty()) {
+      const bool bracket = family == AF_INET6 && name.find(':') != std::string::npos;
+      if (bracket) out += '[';
+      out += name;
+      if (bracket) out += ']';
+      return;
+    }
+  }
+  // inet_ntop's IPv6 text always has a ':', so it is always bracketed.
+  const bool bracket = family == AF_INET6;
+  if (bracket) out += '[';
+  append_addr_text(out, family, addr);
+  if (bracket) out += ']';
+}
+
 std::string ss_host_column(uint8_t family, const std::array<uint8_t, 16>& addr, bool v6only,
                            bool resolve) {
-  if (family == AF_INET6 && !v6only && addr_is_any(family, addr)) return "*";
-  std::string text;
-  if (resolve) text = host_name(family, addr);
-  const bool bracket = [&] {
-    if (family != AF_INET6) return false;
-    if (!text.empty()) return text.find(':') != std::string::npos;
-    return true;  // inet_ntop's IPv6 text always has a ':'
-  }();
-  if (!text.empty()) return bracket ? "[" + text + "]" : text;
-  // Built in place: one string per column, not three.
-  if (bracket) text += '[';
-  append_addr_text(text, family, addr);
-  if (bracket) text += ']';
-  return text;
+  std::string out;
+  append_ss_host_column(out, family, addr, v6only, resolve);
+  return out;
 }
 
 namespace {
@@ -328,6 +339,15 @@ std::pair<unsigned, unsigned> ephemeral_range() {
 }
 
 }  // namespace
+
+void append_service_text(std::string& out, uint16_t port, std::string_view proto, bool numeric) {
+  if (port == 0)
+    out += '*';
+  else if (numeric)
+    append_int(out, port);
+  else
+    out += service_text(port, proto, numeric);
+}
 
 std::string service_text(uint16_t port, std::string_view proto, bool numeric) {
   if (port == 0) return "*";

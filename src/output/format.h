@@ -66,6 +66,8 @@ bool addr_is_any(uint8_t family, const std::array<uint8_t, 16>& addr);
 // address, host name with -r, IPv6 literals in brackets.
 std::string ss_host_column(uint8_t family, const std::array<uint8_t, 16>& addr, bool v6only,
                            bool resolve);
+void append_ss_host_column(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
+                           bool v6only, bool resolve);
 // Reverse lookup (gethostbyaddr, as ss -r does; v4-mapped addresses are
 // looked up as IPv4). Empty when there is no name.
 std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr);
@@ -73,6 +75,7 @@ std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr);
 // /etc/services unless `numeric` or the port is in the ephemeral range
 // (net.ipv4.ip_local_port_range), like ss; else the number.
 std::string service_text(uint16_t port, std::string_view proto, bool numeric);
+void append_service_text(std::string& out, uint16_t port, std::string_view proto, bool numeric);
 // ss's port column for RAW sockets, which show the protocol there:
 // /etc/protocols name or "ipproto-N"; the number with -n.
 std::string ip_proto_text(unsigned proto, bool numeric);
