@@ -658,12 +658,12 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
     out += ':';
     append_int(out, val);
   };
-  // " name:0.075", printf's "%g" of a millisecond value.
-  auto ms = [&](std::string_view name, double val) {
+  // " name:0.075": printf's "%g" of a count of microseconds / 1000.0.
+  auto ms = [&](std::string_view name, uint64_t us) {
     out += ' ';
     out += name;
     out += ':';
-    append_general(out, val);
+    append_thousandths(out, us);
   };
   // " name:4.2Mbps" / " name 4.2Mbps".
   auto rate = [&](std::string_view prefix, double bps) {
@@ -699,14 +699,14 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
     out += ',';
     append_int(out, static_cast<int>(t.tcpi_rcv_wscale));
   }
-  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs) ms("rto", rto / 1000.0);
+  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs) ms("rto", rto);
   u("backoff", t.tcpi_backoff);
   if (uint32_t rtt = TI(v, tcpi_rtt)) {
-    ms("rtt", rtt / 1000.0);
+    ms("rtt", rtt);
     out += '/';
-    append_general(out, TI(v, tcpi_rttvar) / 1000.0);
+    append_thousandths(out, TI(v, tcpi_rttvar));
   }
-  if (uint32_t ato = TI(v, tcpi_ato)) ms("ato", ato / 1000.0);
+  if (uint32_t ato = TI(v, tcpi_ato)) ms("ato", ato);
   u("mss", TI(v, tcpi_snd_mss));
   u("pmtu", TI(v, tcpi_pmtu));
   u("rcvmss", TI(v, tcpi_rcv_mss));
@@ -736,7 +736,7 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
   if (s.has_bbr) {
     rate(" bbr:(bw:", s.bbr.bw * 8.0);
     out += ",mrtt:";
-    append_general(out, s.bbr.min_rtt_us / 1000.0);
+    append_thousandths(out, s.bbr.min_rtt_us);
     if (s.bbr.pacing_gain) {
       out += ",pacing_gain:";
       append_general(out, s.bbr.pacing_gain / 256.0);
@@ -784,11 +784,11 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
     append_int(out, static_cast<int>(reo));
   }
   u("reord_seen", TI(v, tcpi_reord_seen));
-  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) ms("rcv_rtt", rr / 1000.0);
+  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) ms("rcv_rtt", rr);
   u("rcv_space", TI(v, tcpi_rcv_space));
   u("rcv_ssthresh", TI(v, tcpi_rcv_ssthresh));
   u("notsent", TI(v, tcpi_notsent_bytes));
-  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) ms("minrtt", mr / 1000.0);
+  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) ms("minrtt", mr);
   u("rcv_ooopack", TI(v, tcpi_rcv_ooopack));
   u("snd_wnd", TI(v, tcpi_snd_wnd));
 }

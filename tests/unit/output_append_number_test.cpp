@@ -165,6 +165,19 @@ TEST(AppendNumber, general_matches_printf_g) {
   }
 }
 
+TEST(AppendNumber, thousandths_match_printf_g_of_the_quotient) {
+  std::vector<uint64_t> values;
+  for (uint64_t n = 0; n <= 1100000; ++n) values.push_back(n);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 100000; ++i) values.push_back(static_cast<uint32_t>(rng()));
+  values.push_back(UINT32_MAX);
+  for (uint64_t n : values) {
+    std::string out = "x";
+    append_thousandths(out, n);
+    ASSERT_EQ(out, "x" + printf_text("%g", static_cast<double>(n) / 1000.0)) << n;
+  }
+}
+
 TEST(AppendNumber, not_finite_values_as_printf_spells_them) {
   for (double d :
        {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
