@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -497,11 +498,14 @@ class CgroupMap {
     const auto now = std::chrono::steady_clock::now();
     if (!loaded_ || now - loaded_at_ >= std::chrono::seconds(1)) {
       load();
+      generation_.fetch_add(1, std::memory_order_relaxed);
       loaded_at_ = now;
       if (auto it = paths_.find(id); it != paths_.end()) return it->second;
     }
     return sprintf_str("unreachable:%" PRIx64, id);
   }
+  // Counts the walks of the hierarchy, which may change any id's path.
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
 
  private:
   void load() {
@@ -528,13 +532,36 @@ class CgroupMap {
   std::chrono::steady_clock::time_point loaded_at_;
   size_t root_len_ = 0;
   std::unordered_map<uint64_t, std::string> paths_;
+  std::atomic<uint64_t> generation_{0};
 };
+
+CgroupMap& cgroup_map() {
+  static CgroupMap map;
+  return map;
+}
 
 }  // namespace
 
-std::string cgroup_text(uint64_t id) {
-  static CgroupMap map;
-  return map.path(id);
+std::string cgroup_text(uint64_t id) { return cgroup_map().path(id); }
+
+const std::string& cgroup_text_of_last(uint64_t id) {
+  struct Memo {
+    uint64_t id = 0;
+    uint64_t generation = 0;
+    bool valid = false;
+    std::string text;
+  };
+  thread_local Memo memo;
+  CgroupMap& map = cgroup_map();
+  const uint64_t generation = map.generation();
+  if (memo.valid && memo.id == id && memo.generation == generation) return memo.text;
+  memo.text = map.path(id);
+  memo.id = id;
+  memo.generation = generation;
+  // An unknown id is asked again next time: the map walks the hierarchy
+  // again (at most once a second) for ids it does not know.
+  memo.valid = !memo.text.starts_with("unreachable:");
+  return memo.text;
 }
 
 // --- Owners and details ------------------------------------------------------
@@ -1039,7 +1066,8 @@ void write_socket_options(JsonWriter& w, const SockInfo& s) {
   if (s.has_class_id) w.field("class_id", s.class_id);
   if (s.has_cgroup) {
     w.field("cgroup_id", s.cgroup_id);
-    if (std::string path = cgroup_text(s.cgroup_id); !path.starts_with("unreachable:"))
+    if (const std::string& path = cgroup_text_of_last(s.cgroup_id);
+        !path.starts_with("unreachable:"))
       w.field("cgroup", path);
   }
 }

@@ -98,6 +98,10 @@ std::string if_name(uint32_t ifindex);
 // the root), or ss's "unreachable:<hex id>" when there is no cgroup2 mount or
 // no such cgroup.
 std::string cgroup_text(uint64_t id);
+// The same text, kept per thread for the last id asked: sockets come in runs
+// of one cgroup, and this skips the map's lock, lookup and copy for each.
+// Valid until the thread's next call.
+const std::string& cgroup_text_of_last(uint64_t id);
 
 // --- Process owners and details --------------------------------------------
 

@@ -496,7 +496,7 @@ class TextWriter final : public SnapshotWriter {
     }
     if (s.has_cgroup && s.cgroup_id) {
       t += " cgroup:";
-      t += cgroup_text(s.cgroup_id);
+      t += cgroup_text_of_last(s.cgroup_id);
     }
   }
 

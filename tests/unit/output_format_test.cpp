@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace sstrace::output {
 namespace {
@@ -173,6 +175,22 @@ TEST(Format, interfaces_and_cgroups) {
   EXPECT_EQ(if_name(1), "lo");  // loopback is ifindex 1 in every namespace
   EXPECT_EQ(if_name(0x7ffffff0), "if2147483632");
   EXPECT_EQ(cgroup_text(0xfffffffffff1), "unreachable:fffffffffff1");
+}
+
+TEST(Format, the_kept_cgroup_text_follows_the_id_asked) {
+  // Known ids (this process's cgroup, by its directory's inode, when
+  // cgroup2 is mounted) and unknown ones, in runs and alternating.
+  std::vector<uint64_t> ids = {0xfffffffffff1, 0xfffffffffff1, 0xfffffffffff2};
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    struct stat st {};
+    if (type == "cgroup2" && ::stat(dir.c_str(), &st) == 0) {
+      EXPECT_EQ(cgroup_text(st.st_ino), "/");
+      ids.insert(ids.end(), {st.st_ino, st.st_ino, 0xfffffffffff1, st.st_ino});
+    }
+  }
+  for (uint64_t id : ids) EXPECT_EQ(cgroup_text_of_last(id), cgroup_text(id)) << id;
 }
 
 TEST(Format, users_and_shutdown) {
