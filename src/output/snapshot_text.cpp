@@ -55,8 +55,8 @@ enum class Align { left, right };
 
 struct ColumnSpec {
   Align align;
-  const char* header;
-  const char* delim;  // printed before the field unless it starts the line
+  std::string_view header;
+  std::string_view delim;  // printed before the field unless it starts the line
 };
 
 constexpr ColumnSpec kSpecs[kColumns] = {
@@ -199,7 +199,7 @@ class Layout {
     for (int c = 0; c < kColumns; ++c) {
       if (enabled_[c]) {
         text += kSpecs[c].header;
-        const size_t len = std::char_traits<char>::length(kSpecs[c].header);
+        const size_t len = kSpecs[c].header.size();
         chunks_.put(len);
         chunks_.flush(len);
         measure(c, len);
@@ -245,7 +245,7 @@ class Layout {
       width_[c] = 0;
       if (!enabled_[c]) continue;
       int w = static_cast<int>(max_len_[c]);
-      if (!first && w) w += static_cast<int>(std::char_traits<char>::length(kSpecs[c].delim));
+      if (!first && w) w += static_cast<int>(kSpecs[c].delim.size());
       width_[c] = std::min(w, screen);
       if (width_[c]) first = false;
     }
@@ -294,8 +294,7 @@ class Layout {
     compute_widths();
     size_t most_padding = 1;  // and the newline
     for (int c = 0; c < kColumns; ++c)
-      most_padding +=
-          static_cast<size_t>(width_[c]) + std::char_traits<char>::length(kSpecs[c].delim);
+      most_padding += static_cast<size_t>(width_[c]) + kSpecs[c].delim.size();
     for (size_t row = 0; row < rows_.rows(); ++row) {
       const size_t most = rows_.row_size(row) + most_padding;
       if (printed_.size() - used_ < most) flush_printed(most);
@@ -322,8 +321,8 @@ class Layout {
       const std::string_view text = rows_.cell(row, c);
       int printed = 0;
       if (line_started) {
-        const size_t n = std::char_traits<char>::length(kSpecs[c].delim);
-        p = std::copy_n(kSpecs[c].delim, n, p);
+        const size_t n = kSpecs[c].delim.size();
+        p = std::copy_n(kSpecs[c].delim.data(), n, p);
         printed = static_cast<int>(n);
       }
       line_started = true;
