@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -224,6 +225,60 @@ std::string g_text(double v) {
 
 // --- Addresses -----------------------------------------------------------------
 
+namespace {
+
+// The longest run of zero 16-bit groups, the first of equal ones; none
+// (len 0) when it is shorter than two groups.
+struct ZeroRun {
+  int base = -1;
+  int len = 0;
+};
+ZeroRun longest_zero_run(const std::array<uint16_t, 8>& w) {
+  ZeroRun best, cur;
+  for (int i = 0; i < 8; ++i) {
+    if (w[i] == 0) {
+      if (cur.base < 0) cur = {i, 0};
+      if (++cur.len > best.len) best = cur;
+    } else {
+      cur = {};
+    }
+  }
+  return best.len >= 2 ? best : ZeroRun{};
+}
+
+// inet_ntop(AF_INET6)'s text, which is what ss prints: lower-case hex
+// groups, the longest zero run (two groups or more) as "::", and the
+// v4-mapped (::ffff:a.b.c.d) and v4-compatible (::a.b.c.d) forms. glibc
+// prints every group with sprintf; to_chars into one buffer is the same
+// text, tests/unit/output_append_number_test.cpp compares the two.
+void append_ipv6_text(std::string& out, const std::array<uint8_t, 16>& addr) {
+  std::array<uint16_t, 8> w;
+  for (size_t i = 0; i < 8; ++i) w[i] = static_cast<uint16_t>(addr[2 * i] << 8 | addr[2 * i + 1]);
+  const ZeroRun zeros = longest_zero_run(w);
+  char buf[INET6_ADDRSTRLEN];
+  char* p = buf;
+  for (int i = 0; i < 8; ++i) {
+    if (zeros.len && i >= zeros.base && i < zeros.base + zeros.len) {
+      if (i == zeros.base) *p++ = ':';
+      continue;
+    }
+    if (i) *p++ = ':';
+    if (i == 6 && zeros.base == 0 && (zeros.len == 6 || (zeros.len == 5 && w[5] == 0xffff))) {
+      for (size_t k = 12; k < 16; ++k) {
+        if (k > 12) *p++ = '.';
+        p = std::to_chars(p, buf + sizeof buf, unsigned{addr[k]}).ptr;
+      }
+      out.append(buf, static_cast<size_t>(p - buf));
+      return;
+    }
+    p = std::to_chars(p, buf + sizeof buf, unsigned{w[i]}, 16).ptr;
+  }
+  if (zeros.len && zeros.base + zeros.len == 8) *p++ = ':';
+  out.append(buf, static_cast<size_t>(p - buf));
+}
+
+}  // namespace
+
 void append_addr_text(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr) {
   if (family != AF_INET6) {
     // inet_ntop's IPv4 text is four decimal bytes, which glibc prints with
@@ -238,14 +293,7 @@ void append_addr_text(std::string& out, uint8_t family, const std::array<uint8_t
     out.append(buf, p);
     return;
   }
-  // IPv6 keeps inet_ntop: its RFC 5952 compression (longest zero run,
-  // v4-mapped and v4-compatible forms) is what ss prints.
-  char buf[INET6_ADDRSTRLEN];
-  if (!inet_ntop(AF_INET6, addr.data(), buf, sizeof buf)) {
-    out += '?';
-    return;
-  }
-  out += buf;
+  append_ipv6_text(out, addr);
 }
 
 std::string addr_text(uint8_t family, const std::array<uint8_t, 16>& addr) {
@@ -295,22 +343,33 @@ std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr) {
   return name;
 }
 
+void append_ss_host_column(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
+                           bool v6only, bool resolve) {
+  if (family == AF_INET6 && !v6only && addr_is_any(family, addr)) {
+    out += '*';
+    return;
+  }
+  if (resolve) {
+    if (const std::string name = host_name(family, addr); !name.empty()) {
+      const bool bracket = family == AF_INET6 && name.find(':') != std::string::npos;
+      if (bracket) out += '[';
+      out += name;
+      if (bracket) out += ']';
+      return;
+    }
+  }
+  // inet_ntop's IPv6 text always has a ':', so it is always bracketed.
+  const bool bracket = family == AF_INET6;
+  if (bracket) out += '[';
+  append_addr_text(out, family, addr);
+  if (bracket) out += ']';
+}
+
 std::string ss_host_column(uint8_t family, const std::array<uint8_t, 16>& addr, bool v6only,
                            bool resolve) {
-  if (family == AF_INET6 && !v6only && addr_is_any(family, addr)) return "*";
-  std::string text;
-  if (resolve) text = host_name(family, addr);
-  const bool bracket = [&] {
-    if (family != AF_INET6) return false;
-    if (!text.empty()) return text.find(':') != std::string::npos;
-    return true;  // inet_ntop's IPv6 text always has a ':'
-  }();
-  if (!text.empty()) return bracket ? "[" + text + "]" : text;
-  // Built in place: one string per column, not three.
-  if (bracket) text += '[';
-  append_addr_text(text, family, addr);
-  if (bracket) text += ']';
-  return text;
+  std::string out;
+  append_ss_host_column(out, family, addr, v6only, resolve);
+  return out;
 }
 
 namespace {
@@ -328,6 +387,15 @@ std::pair<unsigned, unsigned> ephemeral_range() {
 }
 
 }  // namespace
+
+void append_service_text(std::string& out, uint16_t port, std::string_view proto, bool numeric) {
+  if (port == 0)
+    out += '*';
+  else if (numeric)
+    append_int(out, port);
+  else
+    out += service_text(port, proto, numeric);
+}
 
 std::string service_text(uint16_t port, std::string_view proto, bool numeric) {
   if (port == 0) return "*";
@@ -477,11 +545,14 @@ class CgroupMap {
     const auto now = std::chrono::steady_clock::now();
     if (!loaded_ || now - loaded_at_ >= std::chrono::seconds(1)) {
       load();
+      generation_.fetch_add(1, std::memory_order_relaxed);
       loaded_at_ = now;
       if (auto it = paths_.find(id); it != paths_.end()) return it->second;
     }
     return sprintf_str("unreachable:%" PRIx64, id);
   }
+  // Counts the walks of the hierarchy, which may change any id's path.
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
 
  private:
   void load() {
@@ -508,16 +579,41 @@ class CgroupMap {
   std::chrono::steady_clock::time_point loaded_at_;
   size_t root_len_ = 0;
   std::unordered_map<uint64_t, std::string> paths_;
+  std::atomic<uint64_t> generation_{0};
 };
+
+CgroupMap& cgroup_map() {
+  static CgroupMap map;
+  return map;
+}
 
 }  // namespace
 
-std::string cgroup_text(uint64_t id) {
-  static CgroupMap map;
-  return map.path(id);
+std::string cgroup_text(uint64_t id) { return cgroup_map().path(id); }
+
+const std::string& cgroup_text_of_last(uint64_t id) {
+  struct Memo {
+    uint64_t id = 0;
+    uint64_t generation = 0;
+    bool valid = false;
+    std::string text;
+  };
+  thread_local Memo memo;
+  CgroupMap& map = cgroup_map();
+  const uint64_t generation = map.generation();
+  if (memo.valid && memo.id == id && memo.generation == generation) return memo.text;
+  memo.text = map.path(id);
+  memo.id = id;
+  memo.generation = generation;
+  // An unknown id is asked again next time: the map walks the hierarchy
+  // again (at most once a second) for ids it does not know.
+  memo.valid = !memo.text.starts_with("unreachable:");
+  return memo.text;
 }
 
 // --- Owners and details ------------------------------------------------------
+
+std::string_view ss_process_name(std::string_view comm) { return comm.substr(0, comm.find(')')); }
 
 std::string users_text(std::span<const sys::SocketUser> users) {
   if (users.empty()) return {};
@@ -527,7 +623,7 @@ std::string users_text(std::span<const sys::SocketUser> users) {
     if (!first) out += ',';
     first = false;
     out += "(\"";
-    out += u.comm;
+    out += ss_process_name(u.comm);
     out += "\",pid=";
     append_int(out, u.pid);
     out += ",fd=";
@@ -636,12 +732,12 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
     out += ':';
     append_int(out, val);
   };
-  // " name:0.075", printf's "%g" of a millisecond value.
-  auto ms = [&](std::string_view name, double val) {
+  // " name:0.075": printf's "%g" of a count of microseconds / 1000.0.
+  auto ms = [&](std::string_view name, uint64_t us) {
     out += ' ';
     out += name;
     out += ':';
-    append_general(out, val);
+    append_thousandths(out, us);
   };
   // " name:4.2Mbps" / " name 4.2Mbps".
   auto rate = [&](std::string_view prefix, double bps) {
@@ -677,14 +773,14 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
     out += ',';
     append_int(out, static_cast<int>(t.tcpi_rcv_wscale));
   }
-  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs) ms("rto", rto / 1000.0);
+  if (uint32_t rto = TI(v, tcpi_rto); rto && rto != kInitialRtoUs) ms("rto", rto);
   u("backoff", t.tcpi_backoff);
   if (uint32_t rtt = TI(v, tcpi_rtt)) {
-    ms("rtt", rtt / 1000.0);
+    ms("rtt", rtt);
     out += '/';
-    append_general(out, TI(v, tcpi_rttvar) / 1000.0);
+    append_thousandths(out, TI(v, tcpi_rttvar));
   }
-  if (uint32_t ato = TI(v, tcpi_ato)) ms("ato", ato / 1000.0);
+  if (uint32_t ato = TI(v, tcpi_ato)) ms("ato", ato);
   u("mss", TI(v, tcpi_snd_mss));
   u("pmtu", TI(v, tcpi_pmtu));
   u("rcvmss", TI(v, tcpi_rcv_mss));
@@ -714,7 +810,7 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
   if (s.has_bbr) {
     rate(" bbr:(bw:", s.bbr.bw * 8.0);
     out += ",mrtt:";
-    append_general(out, s.bbr.min_rtt_us / 1000.0);
+    append_thousandths(out, s.bbr.min_rtt_us);
     if (s.bbr.pacing_gain) {
       out += ",pacing_gain:";
       append_general(out, s.bbr.pacing_gain / 256.0);
@@ -762,11 +858,11 @@ void append_tcp_info_text(std::string& out, const SockInfo& s, bool options, boo
     append_int(out, static_cast<int>(reo));
   }
   u("reord_seen", TI(v, tcpi_reord_seen));
-  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) ms("rcv_rtt", rr / 1000.0);
+  if (uint32_t rr = TI(v, tcpi_rcv_rtt)) ms("rcv_rtt", rr);
   u("rcv_space", TI(v, tcpi_rcv_space));
   u("rcv_ssthresh", TI(v, tcpi_rcv_ssthresh));
   u("notsent", TI(v, tcpi_notsent_bytes));
-  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) ms("minrtt", mr / 1000.0);
+  if (uint32_t mr = TI(v, tcpi_min_rtt); mr && mr != ~0U) ms("minrtt", mr);
   u("rcv_ooopack", TI(v, tcpi_rcv_ooopack));
   u("snd_wnd", TI(v, tcpi_snd_wnd));
 }
@@ -1017,11 +1113,14 @@ void write_socket_options(JsonWriter& w, const SockInfo& s) {
   if (s.has_class_id) w.field("class_id", s.class_id);
   if (s.has_cgroup) {
     w.field("cgroup_id", s.cgroup_id);
-    if (std::string path = cgroup_text(s.cgroup_id); !path.starts_with("unreachable:"))
+    if (const std::string& path = cgroup_text_of_last(s.cgroup_id);
+        !path.starts_with("unreachable:"))
       w.field("cgroup", path);
   }
 }
 
+// The JSON names carry the process's whole comm, not ss's text cut at the
+// first ')' (users_text): they have no ss counterpart to match.
 void write_users(JsonWriter& w, std::span<const sys::SocketUser> users) {
   if (users.empty()) return;
   w.field("pid", users.front().pid);

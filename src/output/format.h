@@ -66,6 +66,8 @@ bool addr_is_any(uint8_t family, const std::array<uint8_t, 16>& addr);
 // address, host name with -r, IPv6 literals in brackets.
 std::string ss_host_column(uint8_t family, const std::array<uint8_t, 16>& addr, bool v6only,
                            bool resolve);
+void append_ss_host_column(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
+                           bool v6only, bool resolve);
 // Reverse lookup (gethostbyaddr, as ss -r does; v4-mapped addresses are
 // looked up as IPv4). Empty when there is no name.
 std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr);
@@ -73,6 +75,7 @@ std::string host_name(uint8_t family, const std::array<uint8_t, 16>& addr);
 // /etc/services unless `numeric` or the port is in the ephemeral range
 // (net.ipv4.ip_local_port_range), like ss; else the number.
 std::string service_text(uint16_t port, std::string_view proto, bool numeric);
+void append_service_text(std::string& out, uint16_t port, std::string_view proto, bool numeric);
 // ss's port column for RAW sockets, which show the protocol there:
 // /etc/protocols name or "ipproto-N"; the number with -n.
 std::string ip_proto_text(unsigned proto, bool numeric);
@@ -95,11 +98,20 @@ std::string if_name(uint32_t ifindex);
 // the root), or ss's "unreachable:<hex id>" when there is no cgroup2 mount or
 // no such cgroup.
 std::string cgroup_text(uint64_t id);
+// The same text, kept per thread for the last id asked: sockets come in runs
+// of one cgroup, and this skips the map's lock, lookup and copy for each.
+// Valid until the thread's next call.
+const std::string& cgroup_text_of_last(uint64_t id);
 
 // --- Process owners and details --------------------------------------------
 
 // users:(("sshd",pid=812,fd=3),("sshd",pid=813,fd=3)); empty for no users.
+// Each name is cut at its first ')', as ss -p shows it (ss_process_name).
 std::string users_text(std::span<const sys::SocketUser> users);
+// The name ss -p gives a process: ss reads /proc/<pid>/stat with
+// "%*d (%[^)]", which stops at the first ')', so "own (a) b" is "own (a"
+// ("" when the name starts with ')': the scan fails and ss keeps "").
+std::string_view ss_process_name(std::string_view comm);
 // " skmem:(r0,rb131072,...)" (leading space as ss prints it), or ss's older
 // " mem:(r,w,f,t)" when the kernel sent only INET_DIAG_MEMINFO; "" when
 // neither is present.

@@ -16,16 +16,23 @@
 //    has and starts over with the widths measured so far: long outputs
 //    change alignment every few thousand rows. ChunkModel mirrors the byte
 //    accounting of ss's buffer to break at the same rows.
+//
+// The rows wait in one growing text buffer, each row a fixed record of its
+// cells' end offsets (RowStore), rather than as nine strings each: the
+// writer appends straight into the buffer, and printing copies each cell
+// once, padded, into large writes.
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "output/append_number.h"
@@ -48,8 +55,8 @@ enum class Align { left, right };
 
 struct ColumnSpec {
   Align align;
-  const char* header;
-  const char* delim;  // printed before the field unless it starts the line
+  std::string_view header;
+  std::string_view delim;  // printed before the field unless it starts the line
 };
 
 constexpr ColumnSpec kSpecs[kColumns] = {
@@ -64,7 +71,38 @@ constexpr ColumnSpec kSpecs[kColumns] = {
     {Align::left, "Process", ""},
 };
 
-using Row = std::array<std::string, kColumns>;
+// Every held row's text, in one buffer; a row is where each of its cells
+// ends. Rows are appended cell by cell, in column order. ss prints and
+// forgets its rows every five 1 MiB chunks (ChunkModel), so the buffer
+// stays within a few MiB and 32-bit offsets are plenty.
+class RowStore {
+ public:
+  // The buffer the open row's cells are appended to.
+  std::string& text() { return text_; }
+  void end_cell(Column c) { open_.end[c] = static_cast<uint32_t>(text_.size()); }
+  void end_row() { rows_.push_back(open_); }
+
+  size_t rows() const { return rows_.size(); }
+  std::string_view cell(size_t row, int c) const {
+    const uint32_t begin = c > 0 ? rows_[row].end[c - 1] : row_begin(row);
+    return std::string_view(text_).substr(begin, rows_[row].end[c] - begin);
+  }
+  size_t row_size(size_t row) const { return rows_[row].end[kColumns - 1] - row_begin(row); }
+  void clear() {
+    text_.clear();
+    rows_.clear();
+  }
+
+ private:
+  struct Cells {
+    std::array<uint32_t, kColumns> end;
+  };
+  uint32_t row_begin(size_t row) const { return row ? rows_[row - 1].end[kColumns - 1] : 0; }
+
+  std::string text_;
+  std::vector<Cells> rows_;
+  Cells open_{};
+};
 
 // The byte accounting of ss's output buffer (struct buf_chunk/buf_token):
 // 1 MiB chunks holding tokens of a 16-bit length plus the text, aligned to 2
@@ -123,16 +161,26 @@ class Layout {
     if (fmt.header) add_header();
   }
 
-  void add(Row&& row) {
+  // Starts a row: settles the previous one (ss may print everything held
+  // here) and returns the buffer to append the new row's cells to, each
+  // closed by end_cell() in column order, the last by end_row().
+  std::string& begin_row() {
     settle_previous();
+    return rows_.text();
+  }
+  void end_cell(Column c) { rows_.end_cell(c); }
+  void end_row() {
+    rows_.end_cell(kExt);
+    rows_.end_row();
+    const size_t row = rows_.rows() - 1;
     for (int c = 0; c < kExt; ++c) {
       if (!enabled_[c]) continue;
-      chunks_.put(row[c].size());
-      chunks_.flush(row[c].size());
-      measure(c, row[c].size());
+      const size_t len = rows_.cell(row, c).size();
+      chunks_.put(len);
+      chunks_.flush(len);
+      measure(c, len);
     }
-    chunks_.put(row[kExt].size());
-    rows_.push_back(std::move(row));
+    chunks_.put(rows_.cell(row, kExt).size());
     pending_ = Pending::ext_and_last;
   }
 
@@ -147,15 +195,18 @@ class Layout {
   enum class Pending { none, last, ext_and_last };
 
   void add_header() {
-    Row row;
+    std::string& text = rows_.text();
     for (int c = 0; c < kColumns; ++c) {
-      if (!enabled_[c]) continue;
-      row[c] = kSpecs[c].header;
-      chunks_.put(row[c].size());
-      chunks_.flush(row[c].size());
-      measure(c, row[c].size());
+      if (enabled_[c]) {
+        text += kSpecs[c].header;
+        const size_t len = kSpecs[c].header.size();
+        chunks_.put(len);
+        chunks_.flush(len);
+        measure(c, len);
+      }
+      rows_.end_cell(static_cast<Column>(c));
     }
-    rows_.push_back(std::move(row));
+    rows_.end_row();
     pending_ = Pending::last;
   }
 
@@ -163,7 +214,7 @@ class Layout {
   // last field it first checks whether its buffer is full and prints.
   void settle_previous() {
     if (pending_ == Pending::ext_and_last) {
-      const size_t len = rows_.back()[kExt].size();
+      const size_t len = rows_.cell(rows_.rows() - 1, kExt).size();
       chunks_.flush(len);
       measure(kExt, len);
     }
@@ -194,7 +245,7 @@ class Layout {
       width_[c] = 0;
       if (!enabled_[c]) continue;
       int w = static_cast<int>(max_len_[c]);
-      if (!first && w) w += static_cast<int>(std::char_traits<char>::length(kSpecs[c].delim));
+      if (!first && w) w += static_cast<int>(kSpecs[c].delim.size());
       width_[c] = std::min(w, screen);
       if (width_[c]) first = false;
     }
@@ -239,56 +290,72 @@ class Layout {
   }
 
   void render() {
-    if (rows_.empty()) return;
+    if (rows_.rows() == 0) return;
     compute_widths();
-    std::string buf;
-    for (const Row& row : rows_) {
-      render_row(buf, row);
-      if (buf.size() > 1 << 16) {
-        std::fwrite(buf.data(), 1, buf.size(), out_);
-        buf.clear();
-      }
+    size_t most_padding = 1;  // and the newline
+    for (int c = 0; c < kColumns; ++c)
+      most_padding += static_cast<size_t>(width_[c]) + kSpecs[c].delim.size();
+    for (size_t row = 0; row < rows_.rows(); ++row) {
+      const size_t most = rows_.row_size(row) + most_padding;
+      if (printed_.size() - used_ < most) flush_printed(most);
+      used_ += render_row(printed_.data() + used_, row);
     }
-    std::fwrite(buf.data(), 1, buf.size(), out_);
+    flush_printed(0);
     rows_.clear();
     chunks_.reset();
   }
 
-  void render_row(std::string& buf, const Row& row) const {
+  // Writes what is printed so far, and makes room for `room` more bytes.
+  void flush_printed(size_t room) {
+    std::fwrite(printed_.data(), 1, used_, out_);
+    used_ = 0;
+    if (printed_.size() < room) printed_.resize(std::max(room, kPrintBuffer));
+  }
+
+  // Row `row`, padded to the column widths, at `out`; returns its length.
+  size_t render_row(char* out, size_t row) const {
+    char* p = out;
     bool line_started = false;
     for (int c = 0; c < kColumns; ++c) {
       if (!enabled_[c]) continue;
-      const std::string& text = row[c];
+      const std::string_view text = rows_.cell(row, c);
       int printed = 0;
       if (line_started) {
-        buf += kSpecs[c].delim;
-        printed = static_cast<int>(std::char_traits<char>::length(kSpecs[c].delim));
+        const size_t n = kSpecs[c].delim.size();
+        p = std::copy_n(kSpecs[c].delim.data(), n, p);
+        printed = static_cast<int>(n);
       }
       line_started = true;
       const int len = static_cast<int>(text.size());
       if (width_[c] && kSpecs[c].align == Align::right) {
         const int s = width_[c] - len - printed;
         if (s > 0) {
-          buf.append(s, ' ');
+          p = std::fill_n(p, s, ' ');
           printed += s;
         }
       }
-      buf += text;
+      p = std::copy_n(text.data(), text.size(), p);
       printed += len;
       if (width_[c] && kSpecs[c].align == Align::left) {
         const int s = width_[c] - printed;
-        if (s > 0) buf.append(s, ' ');
+        if (s > 0) p = std::fill_n(p, s, ' ');
       }
     }
-    buf += '\n';
+    *p++ = '\n';
+    return static_cast<size_t>(p - out);
   }
+
+  // Printed rows are written in pieces of about this size.
+  static constexpr size_t kPrintBuffer = 1 << 20;
 
   std::FILE* out_;
   std::array<bool, kColumns> enabled_{};
   std::array<size_t, kColumns> max_len_{};
   std::array<int, kColumns> width_{};
   int screen_width_ = -1;
-  std::vector<Row> rows_;
+  RowStore rows_;
+  std::vector<char> printed_;
+  size_t used_ = 0;  // bytes of printed_ not written yet
   ChunkModel chunks_;
   Pending pending_ = Pending::none;
 };
@@ -297,67 +364,88 @@ class TextWriter final : public SnapshotWriter {
  public:
   TextWriter(std::FILE* out, const SnapshotFormat& fmt) : fmt_(fmt), layout_(out, fmt) {}
 
+  // The row's cells go straight into the layout's buffer, in column order.
   void sock(const SockInfo& s, const sys::SocketOwners* owners) override {
-    Row row;
-    row[kNetid] = netid_name(s.kind);
+    std::string& t = layout_.begin_row();
+    t += netid_name(s.kind);
+    layout_.end_cell(kNetid);
     // ss shows every packet socket as UNCONN.
-    row[kState] = state_name(s.is_packet() ? uint8_t{diag::kClose} : s.state);
-    row[kRecvQ] = queue(s.recv_q);
-    row[kSendQ] = queue(s.send_q);
-    std::string& ext = row[kExt];
-    // An -i line is about 300 characters: one allocation instead of the
-    // five a string growing from empty needs.
-    if (fmt_.info) ext.reserve(kInfoLineReserve);
+    t += state_name(s.is_packet() ? uint8_t{diag::kClose} : s.state);
+    layout_.end_cell(kState);
+    append_queue(t, s.recv_q);
+    layout_.end_cell(kRecvQ);
+    append_queue(t, s.send_q);
+    layout_.end_cell(kSendQ);
+    if (s.is_unix())
+      unix_columns(s, t);
+    else if (s.is_packet())
+      packet_columns(s, t);
+    else if (s.is_netlink())
+      netlink_columns(s, t);
+    else
+      inet_columns(s, t);
+    // The Process field: users first, then what each kind adds.
     // ss's netlink rows name no process, even with -p (netlink_show_one).
     if (fmt_.processes && owners && s.inode && !s.is_netlink()) {
-      if (std::string users = users_text(owners->users(s.inode)); !users.empty())
-        ext += " " + users;
+      if (std::string users = users_text(owners->users(s.inode)); !users.empty()) {
+        t += ' ';
+        t += users;
+      }
     }
     if (s.is_unix())
-      unix_fields(s, row);
+      unix_details(s, t);
     else if (s.is_packet())
-      packet_fields(s, row);
+      packet_details(s, t);
     else if (s.is_netlink())
-      netlink_fields(s, row);
+      netlink_details(s, t);
     else
-      inet_fields(s, row);
-    layout_.add(std::move(row));
+      inet_details(s, t);
+    layout_.end_row();
   }
 
   void finish() override { layout_.finish(); }
 
  private:
-  static constexpr size_t kInfoLineReserve = 384;
-
   // ss prints the queues with "%-6d": padded inside the field, and negative
   // past 2^31 (it keeps them in an int).
-  static std::string queue(uint32_t q) {
-    std::string out;
-    append_int(out, static_cast<int32_t>(q));
-    if (out.size() < 6) out.append(6 - out.size(), ' ');
-    return out;
+  static void append_queue(std::string& t, uint32_t q) {
+    const size_t start = t.size();
+    append_int(t, static_cast<int32_t>(q));
+    const size_t len = t.size() - start;
+    if (len < 6) t.append(6 - len, ' ');
   }
 
-  void inet_fields(const SockInfo& s, Row& row) const {
+  void inet_columns(const SockInfo& s, std::string& t) {
     const bool v6only = s.has_v6only && s.v6only;
-    row[kAddr] = ss_host_column(s.family, s.local.addr, v6only, fmt_.resolve);
-    if (s.ifindex) row[kAddr] += "%" + if_name(s.ifindex);
-    row[kAddr] += ':';
-    row[kServ] = port_text(s, s.local.port);
-    row[kRAddr] = ss_host_column(s.family, s.remote.addr, v6only, fmt_.resolve) + ":";
-    row[kRServ] = port_text(s, s.remote.port);
+    append_ss_host_column(t, s.family, s.local.addr, v6only, fmt_.resolve);
+    if (s.ifindex) {
+      t += '%';
+      t += if_name(s.ifindex);
+    }
+    t += ':';
+    layout_.end_cell(kAddr);
+    append_port(t, s, s.local.port);
+    layout_.end_cell(kServ);
+    append_ss_host_column(t, s.family, s.remote.addr, v6only, fmt_.resolve);
+    t += ':';
+    layout_.end_cell(kRAddr);
+    append_port(t, s, s.remote.port);
+    layout_.end_cell(kRServ);
+  }
 
+  void inet_details(const SockInfo& s, std::string& t) const {
     // A RAW socket without a cookie came from /proc/net/raw (no raw_diag in
     // the kernel), where ss has nothing but the columns to show.
     if (s.kind == SockKind::raw && s.cookie == 0) return;
 
-    std::string& ext = row[kExt];
-    if ((fmt_.timer || fmt_.extended) && s.timer)  // ss's -e implies -o
-      ext += " " + timer_text(s.timer, s.expires_ms, s.retrans);
+    if ((fmt_.timer || fmt_.extended) && s.timer) {  // ss's -e implies -o
+      t += ' ';
+      t += timer_text(s.timer, s.expires_ms, s.retrans);
+    }
     if (fmt_.extended) {
-      ext += identity_text(s);
-      if (s.family == AF_INET6 && s.has_v6only) ext += s.v6only ? " v6only:1" : " v6only:0";
-      if (s.has_shutdown) ext += " " + shutdown_text(s.shutdown);
+      append_identity(t, s);
+      if (s.family == AF_INET6 && s.has_v6only) t += s.v6only ? " v6only:1" : " v6only:0";
+      append_shutdown(t, s);
     }
     // ss runs its tcp_info printer for every inet socket but UDP when -i is
     // given (and RAW ones have nothing to print), so -i alone still starts
@@ -365,103 +453,136 @@ class TextWriter final : public SnapshotWriter {
     const bool udp =
         s.kind == SockKind::udp || (s.kind == SockKind::raw && s.raw_protocol == IPPROTO_UDP);
     if (fmt_.memory || (fmt_.info && !udp)) {
-      if (!fmt_.oneline) ext += "\n\t";
-      if (fmt_.memory) append_skmem_text(ext, s);
-      if (fmt_.info) append_tcp_info_text(ext, s, fmt_.timer || fmt_.extended, fmt_.numeric);
+      if (!fmt_.oneline) t += "\n\t";
+      if (fmt_.memory) append_skmem_text(t, s);
+      if (fmt_.info) append_tcp_info_text(t, s, fmt_.timer || fmt_.extended, fmt_.numeric);
       // INET_DIAG_ULP_INFO comes unasked (to CAP_NET_ADMIN); ss names it
       // with -m or -i. Its TLS details are not in SockInfo.
-      if (!s.ulp.empty()) ext += " tcp-ulp-" + s.ulp;
+      if (!s.ulp.empty()) {
+        t += " tcp-ulp-";
+        t += s.ulp;
+      }
     }
   }
 
-  std::string port_text(const SockInfo& s, uint16_t port) const {
-    if (s.kind == SockKind::raw) return port ? ip_proto_text(port, fmt_.numeric) : "*";
-    return service_text(port, s.kind == SockKind::udp ? "udp" : "tcp", fmt_.numeric);
+  void append_port(std::string& t, const SockInfo& s, uint16_t port) const {
+    if (s.kind == SockKind::raw)
+      t += port ? ip_proto_text(port, fmt_.numeric) : "*";
+    else
+      append_service_text(t, port, s.kind == SockKind::udp ? "udp" : "tcp", fmt_.numeric);
+  }
+
+  static void append_shutdown(std::string& t, const SockInfo& s) {
+    if (!s.has_shutdown) return;
+    t += ' ';
+    t += shutdown_text(s.shutdown);
   }
 
   // ss -e's uid:, ino:, sk:, fwmark: and cgroup: (uid and mark only when
   // not 0).
-  static std::string identity_text(const SockInfo& s) {
-    std::string out;
+  static void append_identity(std::string& t, const SockInfo& s) {
     if (s.uid) {
-      out += " uid:";
-      append_int(out, s.uid);
+      t += " uid:";
+      append_int(t, s.uid);
     }
-    out += " ino:";
-    append_int(out, static_cast<unsigned long long>(s.inode));
-    out += " sk:";
-    append_hex(out, static_cast<unsigned long long>(s.cookie));
+    t += " ino:";
+    append_int(t, static_cast<unsigned long long>(s.inode));
+    t += " sk:";
+    append_hex(t, static_cast<unsigned long long>(s.cookie));
     if (s.has_mark && s.mark) {
-      out += " fwmark:0x";
-      append_hex(out, s.mark);
+      t += " fwmark:0x";
+      append_hex(t, s.mark);
     }
-    if (s.has_cgroup && s.cgroup_id) out += " cgroup:" + cgroup_text(s.cgroup_id);
-    return out;
+    if (s.has_cgroup && s.cgroup_id) {
+      t += " cgroup:";
+      t += cgroup_text_of_last(s.cgroup_id);
+    }
   }
 
   // ss's unix rows: the path (or "*") and the inode in the local columns,
   // "*" and the peer's inode in the remote ones; -m and -e on the same line.
-  void unix_fields(const SockInfo& s, Row& row) const {
-    row[kAddr] = (s.unix_path.empty() ? std::string("*") : s.unix_path) + " ";
+  void unix_columns(const SockInfo& s, std::string& t) {
+    t += s.unix_path.empty() ? std::string_view("*") : std::string_view(s.unix_path);
+    t += ' ';
+    layout_.end_cell(kAddr);
     // ss keeps the inodes in an int.
-    row[kServ] = std::to_string(static_cast<int32_t>(s.inode));
-    row[kRAddr] = "* ";
-    row[kRServ] = std::to_string(static_cast<int32_t>(s.unix_peer_inode));
-    std::string& ext = row[kExt];
-    if (fmt_.memory) ext += skmem_text(s);
+    append_int(t, static_cast<int32_t>(s.inode));
+    layout_.end_cell(kServ);
+    t += "* ";
+    layout_.end_cell(kRAddr);
+    append_int(t, static_cast<int32_t>(s.unix_peer_inode));
+    layout_.end_cell(kRServ);
+  }
+
+  void unix_details(const SockInfo& s, std::string& t) const {
+    if (fmt_.memory) append_skmem_text(t, s);
     if (fmt_.extended) {
-      if (s.has_shutdown) ext += " " + shutdown_text(s.shutdown);
+      append_shutdown(t, s);
       if (s.has_unix_vfs) {
         char buf[80];
         const dev_t dev = s.unix_vfs_dev;
         std::snprintf(buf, sizeof buf, " ino:%u dev:%u/%u", static_cast<uint32_t>(s.unix_vfs_inode),
                       major(dev), minor(dev));
-        ext += buf;
+        t += buf;
       }
       // The kernel lists a listener's not yet accepted peers (UNIX_DIAG_ICONS)
       // and ss prints " peers:" and their inodes; SockInfo does not carry
       // the list, so only an empty one is shown.
-      if (s.state == diag::kListen) ext += " peers:";
+      if (s.state == diag::kListen) t += " peers:";
     }
   }
 
   // ss's packet rows: ethertype and interface as address and port, "*" as
   // the peer; -e's identity and -m on the same line.
-  void packet_fields(const SockInfo& s, Row& row) const {
-    row[kAddr] = ll_proto_text(s.packet_protocol, fmt_.numeric) + ":";
-    row[kServ] = s.ifindex ? if_name(s.ifindex) : "*";
-    row[kRAddr] = "*";
-    row[kRServ] = "";
-    std::string& ext = row[kExt];
-    if (fmt_.extended) ext += identity_text(s);
-    if (fmt_.memory) ext += skmem_text(s);
+  void packet_columns(const SockInfo& s, std::string& t) {
+    t += ll_proto_text(s.packet_protocol, fmt_.numeric);
+    t += ':';
+    layout_.end_cell(kAddr);
+    t += s.ifindex ? if_name(s.ifindex) : "*";
+    layout_.end_cell(kServ);
+    t += '*';
+    layout_.end_cell(kRAddr);
+    layout_.end_cell(kRServ);
+  }
+
+  void packet_details(const SockInfo& s, std::string& t) const {
+    if (fmt_.extended) append_identity(t, s);
+    if (fmt_.memory) append_skmem_text(t, s);
   }
 
   // ss's netlink rows (ss.c netlink_show_one): "proto:owner" as the local
   // address and port, the group and portid of a connected peer or "*";
   // -e's sk=0 cb=0 (the /proc/net/netlink columns, 0 from a dump) and
   // groups; -m's skmem after a tab, on the same line.
-  void netlink_fields(const SockInfo& s, Row& row) const {
-    row[kAddr] = nl_proto_text(s.netlink_protocol, fmt_.numeric) + ":";
-    row[kServ] = netlink_owner_text(s.netlink_portid, fmt_.numeric);
+  void netlink_columns(const SockInfo& s, std::string& t) {
+    t += nl_proto_text(s.netlink_protocol, fmt_.numeric);
+    t += ':';
+    layout_.end_cell(kAddr);
+    t += netlink_owner_text(s.netlink_portid, fmt_.numeric);
+    layout_.end_cell(kServ);
     if (s.netlink_state == 1) {  // NETLINK_CONNECTED
       // ss keeps both in an int.
-      row[kRAddr] = std::to_string(static_cast<int32_t>(s.netlink_dst_group)) + ":";
-      row[kRServ] = std::to_string(static_cast<int32_t>(s.netlink_dst_portid));
+      append_int(t, static_cast<int32_t>(s.netlink_dst_group));
+      t += ':';
+      layout_.end_cell(kRAddr);
+      append_int(t, static_cast<int32_t>(s.netlink_dst_portid));
     } else {
-      row[kRAddr] = "*";
-      row[kRServ] = "";
+      t += '*';
+      layout_.end_cell(kRAddr);
     }
-    std::string& ext = row[kExt];
+    layout_.end_cell(kRServ);
+  }
+
+  void netlink_details(const SockInfo& s, std::string& t) const {
     if (fmt_.extended) {
       char buf[64];
       std::snprintf(buf, sizeof buf, " sk=0 cb=0 groups=0x%08x",
                     static_cast<uint32_t>(s.netlink_groups));
-      ext += buf;
+      t += buf;
     }
     if (fmt_.memory) {
-      ext += '\t';
-      ext += skmem_text(s);
+      t += '\t';
+      append_skmem_text(t, s);
     }
   }
 

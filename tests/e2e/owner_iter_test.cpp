@@ -6,7 +6,8 @@
 // with a descriptor table of its own (unshare(CLONE_FILES): its sockets are
 // in /proc/<pid>/task/<tid>/fd only), sockets shared with a forked child
 // (two users, ss's order), an O_PATH descriptor of a socket's path (no
-// socket), and a name with a space.
+// socket), and a name with a space and parentheses (ss -p cuts it at the
+// first ')').
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -112,7 +113,7 @@ class OwnerIterator : public ::testing::Test {
 
     // One process, one thread: TCP, UDP, UNIX, and an O_PATH fd on the
     // UNIX listener's path (readlink shows the path: not a socket).
-    plain_ = std::make_unique<SocketHolder>(*ns_, "owners a-b", [](SocketSet& s) {
+    plain_ = std::make_unique<SocketHolder>(*ns_, "owners (a) b", [](SocketSet& s) {
       int l = s.tcp_listen("127.0.0.1");
       s.tcp_connect(l);
       s.tcp_connect(l);

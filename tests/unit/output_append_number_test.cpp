@@ -165,6 +165,19 @@ TEST(AppendNumber, general_matches_printf_g) {
   }
 }
 
+TEST(AppendNumber, thousandths_match_printf_g_of_the_quotient) {
+  std::vector<uint64_t> values;
+  for (uint64_t n = 0; n <= 1100000; ++n) values.push_back(n);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 100000; ++i) values.push_back(static_cast<uint32_t>(rng()));
+  values.push_back(UINT32_MAX);
+  for (uint64_t n : values) {
+    std::string out = "x";
+    append_thousandths(out, n);
+    ASSERT_EQ(out, "x" + printf_text("%g", static_cast<double>(n) / 1000.0)) << n;
+  }
+}
+
 TEST(AppendNumber, not_finite_values_as_printf_spells_them) {
   for (double d :
        {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
@@ -275,6 +288,29 @@ TEST(AppendNumber, ipv6_text_is_inet_ntops) {
       a[10] = a[11] = 0xff;
     }
     ASSERT_EQ(addr_text(AF_INET6, a), ntop(AF_INET6, a));
+  }
+  // Zero and non-zero groups at random (every run length and place), and
+  // the v4-compatible and v4-mapped forms with small last groups.
+  for (int i = 0; i < 100000; ++i) {
+    std::array<uint8_t, 16> a{};
+    for (size_t g = 0; g < 8; ++g) {
+      if (rng() % 2) continue;
+      const auto v = static_cast<uint16_t>(rng() % 4 == 0 ? rng() % 3 : rng());
+      a[2 * g] = static_cast<uint8_t>(v >> 8);
+      a[2 * g + 1] = static_cast<uint8_t>(v);
+    }
+    ASSERT_EQ(addr_text(AF_INET6, a), ntop(AF_INET6, a));
+    std::string out = "x";
+    append_addr_text(out, AF_INET6, a);
+    ASSERT_EQ(out, "x" + ntop(AF_INET6, a));
+  }
+  for (const char* text :
+       {"::", "::1", "::2", "::0.0.0.1", "::1.2.3.4", "::ffff:1.2.3.4", "::ffff:0:1",
+        "1::", "1:0:0:2::", "1::2:0:0:3", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "::fffe:1.2.3.4", "0:1::", "::1:0:0:0:1"}) {
+    std::array<uint8_t, 16> a{};
+    ASSERT_EQ(inet_pton(AF_INET6, text, a.data()), 1) << text;
+    EXPECT_EQ(addr_text(AF_INET6, a), ntop(AF_INET6, a)) << text;
   }
 }
 

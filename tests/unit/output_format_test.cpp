@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace sstrace::output {
 namespace {
@@ -175,10 +177,37 @@ TEST(Format, interfaces_and_cgroups) {
   EXPECT_EQ(cgroup_text(0xfffffffffff1), "unreachable:fffffffffff1");
 }
 
+TEST(Format, the_kept_cgroup_text_follows_the_id_asked) {
+  // Known ids (this process's cgroup, by its directory's inode, when
+  // cgroup2 is mounted) and unknown ones, in runs and alternating.
+  std::vector<uint64_t> ids = {0xfffffffffff1, 0xfffffffffff1, 0xfffffffffff2};
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    struct stat st {};
+    if (type == "cgroup2" && ::stat(dir.c_str(), &st) == 0) {
+      EXPECT_EQ(cgroup_text(st.st_ino), "/");
+      ids.insert(ids.end(), {st.st_ino, st.st_ino, 0xfffffffffff1, st.st_ino});
+    }
+  }
+  for (uint64_t id : ids) EXPECT_EQ(cgroup_text_of_last(id), cgroup_text(id)) << id;
+}
+
 TEST(Format, users_and_shutdown) {
   std::vector<sys::SocketUser> users = {{"sshd", 812, 3}, {"sshd", 813, 4}};
   EXPECT_EQ(users_text(users), R"(users:(("sshd",pid=812,fd=3),("sshd",pid=813,fd=4)))");
   EXPECT_EQ(users_text({}), "");
+  // ss -p reads the name with "%*d (%[^)]": cut at the first ')'.
+  std::vector<sys::SocketUser> odd = {{"own (a) b", 7, 1}, {")x", 8, 2}, {"a b", 9, 3}};
+  EXPECT_EQ(users_text(odd), R"(users:(("own (a",pid=7,fd=1),("",pid=8,fd=2),("a b",pid=9,fd=3)))");
+}
+
+TEST(Format, ss_process_name_stops_at_the_first_paren) {
+  EXPECT_EQ(ss_process_name("sshd"), "sshd");
+  EXPECT_EQ(ss_process_name("own (a) b"), "own (a");
+  EXPECT_EQ(ss_process_name("x)"), "x");
+  EXPECT_EQ(ss_process_name(")"), "");
+  EXPECT_EQ(ss_process_name(""), "");
   EXPECT_EQ(shutdown_text(0), "<->");
   EXPECT_EQ(shutdown_text(1), "-->");
   EXPECT_EQ(shutdown_text(2), "<--");

@@ -1051,6 +1051,18 @@ TEST(SnapshotJson, owners_are_users_and_the_first_is_pid_and_comm) {
   EXPECT_FALSE(objs.at(1).contains("comm"));
 }
 
+TEST(SnapshotText, process_names_are_cut_as_ss_cuts_them_but_json_keeps_them) {
+  FakeProc proc;
+  proc.socket(700, "own (a) b", 6, 13282);
+  const sys::SocketOwners owners = proc.scan();
+  const std::vector<Sock> socks = {tcp_world()[1]};
+  const std::string text = run_writer(false, format("np"), socks, &owners);
+  EXPECT_NE(text.find("users:((\"own (a\",pid=700,fd=6))"), std::string::npos) << text;
+  const auto objs = parse_lines(run_writer(true, {}, socks, &owners));
+  EXPECT_EQ(objs.at(0).at("comm"), "own (a) b");
+  EXPECT_EQ(objs.at(0).at("users")[0].at("comm"), "own (a) b");
+}
+
 TEST(SnapshotJson, unix_paths_with_any_bytes_stay_valid_json) {
   std::vector<Sock> socks = {
       Sock::unix_sock(SockKind::unix_dgram, diag::kClose, "/run/\xff\xfe\"q\\\n\x01.sock", 9, 0),
