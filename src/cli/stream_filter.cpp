@@ -37,8 +37,18 @@ bool StreamFilter::matches(const model::Event& e) {
   return filter_.matches(scratch_);
 }
 
+// The stream's default (no expression, no state words): every event is
+// shown, so there is nothing to evaluate and no story to remember. -4/-6
+// alone are applied by the kernel and the dump, not here. Without this test
+// the unfiltered stream paid two hash-set updates per event (16% of its CPU
+// under churn, perf).
+bool StreamFilter::passes_everything() const {
+  return filter_.empty() && !filter_.forced_family() && !filter_.has_states();
+}
+
 bool StreamFilter::shows(const model::Event& e) {
   if (!e.conn) return true;  // not about one socket: sync, lost, exit...
+  if (passes_everything()) return true;
   const model::SockKey& key = e.conn->key;
   if (!matches(e) && !shown_.count(key)) return false;
   shown_.insert(key);

@@ -21,6 +21,7 @@ class StreamFilter {
   bool shows(const model::Event& e);
 
  private:
+  bool passes_everything() const;
   bool matches(const model::Event& e);
   void retire(const model::SockKey& key);
 

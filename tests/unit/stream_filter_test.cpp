@@ -51,6 +51,22 @@ TEST(StreamFilter, a_state_event_is_tested_with_the_new_state) {
   EXPECT_FALSE(sf.shows(event(EventType::state, other)));
 }
 
+TEST(StreamFilter, no_filter_shows_every_event_of_every_state) {
+  // The fast path (nothing to test) and the full one (`state all`, tested
+  // and remembered) must agree.
+  filter::Filter none = parse({});
+  filter::Filter all = parse({"state", "all"});
+  StreamFilter fast(none);
+  StreamFilter full(all);
+  for (uint8_t st = diag::kEstablished; st <= diag::kClosing; ++st) {
+    model::Connection c = conn(st, st);
+    for (EventType t : {EventType::state, EventType::rtt, EventType::close}) {
+      EXPECT_TRUE(fast.shows(event(t, c))) << int(st);
+      EXPECT_EQ(fast.shows(event(t, c)), full.shows(event(t, c))) << int(st);
+    }
+  }
+}
+
 TEST(StreamFilter, a_shown_connection_keeps_being_shown_to_a_late_reset) {
   filter::Filter f = parse({"state", "established"});
   StreamFilter sf(f);
