@@ -10,7 +10,8 @@ namespace sstrace::bpf {
 namespace {
 
 int print_to_stderr(enum libbpf_print_level, const char* fmt, va_list args) {
-  std::fputs("sstrace: libbpf: ", stderr);
+  // libbpf's own lines already begin with "libbpf: ".
+  std::fputs("sstrace: ", stderr);
   return std::vfprintf(stderr, fmt, args);
 }
 
