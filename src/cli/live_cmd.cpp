@@ -100,6 +100,8 @@ class LiveStream {
   bool resyncing_ = false;
   std::unordered_map<model::SockKey, bool, model::SockKeyHash> touched_;
   uint64_t lost_reported_ = 0;
+  uint64_t ringbuf_full_reported_ = 0;
+  uint64_t missed_runs_reported_ = 0;
   uint64_t events_ = 0;
   bool pipe_closed_ = false;
   StreamFilter stream_filter_{filter_};  // filter_, as the stream applies it
@@ -261,11 +263,20 @@ void LiveStream::seed(const sys::SocketOwners& owners) {
 }
 
 void LiveStream::check_lost() {
-  uint64_t lost = tracer_->stat(SSTRACE_STAT_RINGBUF_DROPS) + tracer_->missed_runs();
-  if (lost > lost_reported_) {
-    emit_simple(model::EventType::lost, lost - lost_reported_);
-    lost_reported_ = lost;
-  }
+  uint64_t ringbuf_full = tracer_->stat(SSTRACE_STAT_RINGBUF_DROPS);
+  uint64_t missed_runs = tracer_->missed_runs();
+  if (ringbuf_full + missed_runs <= lost_reported_) return;
+  model::Event e;
+  e.type = model::EventType::lost;
+  e.ts_ns = sys::monotonic_now_ns();
+  e.ringbuf_full = ringbuf_full - ringbuf_full_reported_;
+  e.missed_runs = missed_runs - missed_runs_reported_;
+  e.count = e.ringbuf_full + e.missed_runs;
+  writer_->write(e);
+  ++events_;
+  ringbuf_full_reported_ = ringbuf_full;
+  missed_runs_reported_ = missed_runs;
+  lost_reported_ = ringbuf_full + missed_runs;
 }
 
 void LiveStream::sweep_minisockets(uint64_t now, bool all) {

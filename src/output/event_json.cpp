@@ -141,6 +141,8 @@ class JsonEventWriter final : public EventWriter {
         break;
       case EventType::lost:
         w.field("count", e.count);
+        w.field("ringbuf_full", e.ringbuf_full);
+        w.field("missed_runs", e.missed_runs);
         break;
       case EventType::sync:
       case EventType::table_end:

@@ -154,7 +154,7 @@ class TextEventWriter final : public EventWriter {
         write_close(out, e.summary);
         break;
       case EventType::lost:
-        out += std::to_string(e.count) + " events lost (ring buffer full; try --ringbuf-kib)";
+        write_lost(out, e);
         break;
       case EventType::sync:
         out += std::to_string(e.count) + " sockets seeded; streaming";
@@ -166,6 +166,17 @@ class TextEventWriter final : public EventWriter {
         out += std::to_string(e.count) + " events, " + std::to_string(e.lost_total) + " lost";
         break;
     }
+  }
+
+  // Says which remedy applies: a full ring buffer is a reader behind the
+  // kernel; skipped runs are softirqs nesting inside our programs.
+  static void write_lost(std::string& out, const model::Event& e) {
+    append_int(out, e.count);
+    out += " events lost (";
+    append_int(out, e.ringbuf_full);
+    out += " ring buffer full: try --ringbuf-kib; ";
+    append_int(out, e.missed_runs);
+    out += " runs skipped by the kernel)";
   }
 
   static void write_close(std::string& out, const model::CloseSummary& s) {

@@ -2,7 +2,10 @@
 // event lost) on SIGINT, at --duration, and when its reader goes away; and
 // how it refuses to start: exit 1 for a missing namespace, 2 for a bad
 // option, each with one line on stderr.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -107,6 +110,58 @@ TEST(LiveStream, the_stream_takes_four_nice_levels_over_what_it_was_started_with
                        std::to_string(now) + "\n";
     EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
   }
+}
+
+// n loopback connections made and closed as fast as the kernel takes them.
+void burst_of_connections(const Netns& ns, int n) {
+  ns.run([n] {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(listener, 1024), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    for (int i = 0; i < n; ++i) {
+      int c = socket(AF_INET, SOCK_STREAM, 0);
+      ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+      int s = accept(listener, nullptr, nullptr);
+      ASSERT_GE(s, 0);
+      close(c);
+      close(s);
+    }
+    close(listener);
+  });
+}
+
+TEST(LiveStream, a_full_ring_buffer_is_reported_by_cause_and_totalled_in_exit) {
+  // A 16 KiB ring holds ~95 records and the reader, below its wake-up mark,
+  // looks every 50 ms: 2000 connections (~13 records each) overflow it.
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  LiveTrace live(ns, {.args = {"--ringbuf-kib", "16"}});
+  ASSERT_TRUE(live.wait_sync()) << live.describe();
+  burst_of_connections(ns, 2000);
+  ASSERT_TRUE(live.wait_for([](const Json& e) { return is_type(e, "lost"); }, 20s))
+      << live.describe();
+  ASSERT_EQ(live.stop(), 0) << live.describe();
+  uint64_t counted = 0;
+  uint64_t ringbuf_full = 0;
+  std::optional<uint64_t> exit_lost;
+  for (const Json& e : live.events()) {
+    std::vector<std::string> errors = events_schema().validate(e);
+    EXPECT_TRUE(errors.empty()) << e.dump() << ": " << errors.front();
+    if (is_type(e, "lost")) {
+      EXPECT_EQ(num(e, "count"), num(e, "ringbuf_full") + num(e, "missed_runs")) << e.dump();
+      counted += num(e, "count");
+      ringbuf_full += num(e, "ringbuf_full");
+    }
+    if (is_type(e, "exit")) exit_lost = num(e, "lost");
+  }
+  EXPECT_GT(ringbuf_full, 0u) << "the overflow is the ring buffer's";
+  ASSERT_TRUE(exit_lost.has_value()) << live.describe();
+  EXPECT_EQ(*exit_lost, counted) << "exit's total is the sum of the lost events";
 }
 
 TEST(LiveStream, missing_namespace_is_exit_1_with_one_line) {

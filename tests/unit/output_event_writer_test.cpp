@@ -197,5 +197,32 @@ TEST(EventJson, ipv6_and_the_unset_peer) {
   EXPECT_EQ(j["family"], "inet6");
 }
 
+TEST(EventLost, both_writers_split_the_count_by_cause) {
+  model::Event e;
+  e.type = model::EventType::lost;
+  e.ringbuf_full = 40;
+  e.missed_runs = 2;
+  e.count = 42;
+  sys::WallClock clock;
+  Captured json;
+  auto jw = make_json_event_writer(json.file(), clock);
+  jw->write(e);
+  ASSERT_TRUE(jw->flush());
+  const auto j = nlohmann::json::parse(json.lines().at(0));
+  EXPECT_EQ(j["type"], "lost");
+  EXPECT_EQ(j["count"], 42);
+  EXPECT_EQ(j["ringbuf_full"], 40);
+  EXPECT_EQ(j["missed_runs"], 2);
+  Captured text;
+  auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
+  tw->write(e);
+  ASSERT_TRUE(tw->flush());
+  const std::string line = text.lines().at(0);
+  EXPECT_NE(line.find("42 events lost (40 ring buffer full: try --ringbuf-kib; 2 runs skipped by "
+                      "the kernel)"),
+            std::string::npos)
+      << line;
+}
+
 }  // namespace
 }  // namespace sstrace::output
