@@ -933,6 +933,21 @@ void raise_fd_limit() {
   }
 }
 
+void become_own_process(const std::string& comm, std::initializer_list<int> keep) {
+  std::vector<int> inherited;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) {
+      int fd = std::atoi(e->d_name);
+      bool kept = std::find(keep.begin(), keep.end(), fd) != keep.end();
+      if (fd > 2 && !kept && fd != dirfd(d)) inherited.push_back(fd);
+    }
+    closedir(d);
+  }
+  for (int fd : inherited) ::close(fd);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_NAME, comm.c_str());
+}
+
 // ---------------------------------------------------------------------------
 // SocketHolder
 
@@ -945,17 +960,7 @@ SocketHolder::SocketHolder(const Netns& ns, const std::string& comm,
   if (pid_ == 0) {
     // The child must hold only its own sockets: ss -p would otherwise show
     // it as a second owner of every socket the parent holds.
-    std::vector<int> inherited;
-    if (DIR* d = opendir("/proc/self/fd")) {
-      while (dirent* e = readdir(d)) {
-        int fd = std::atoi(e->d_name);
-        if (fd > 2 && fd != ready[1] && fd != stop[0] && fd != dirfd(d)) inherited.push_back(fd);
-      }
-      closedir(d);
-    }
-    for (int fd : inherited) ::close(fd);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    prctl(PR_SET_NAME, comm.c_str());
+    become_own_process(comm, {ready[1], stop[0]});
     std::string msg;
     int code = 0;
     {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -276,6 +277,12 @@ class SocketHolder {
 
 // Raises RLIMIT_NOFILE's soft limit to the hard one.
 void raise_fd_limit();
+
+// In a freshly forked test child: closes every inherited descriptor above
+// stderr except `keep`, dies with the parent, and takes the name `comm`.
+// A child must hold only its own sockets: an inherited copy would make it a
+// second owner (ss -p) or keep a pipe open that a test expects to close.
+void become_own_process(const std::string& comm, std::initializer_list<int> keep);
 
 // ---------------------------------------------------------------------------
 // ss and sstrace

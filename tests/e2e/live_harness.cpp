@@ -1,13 +1,11 @@
 #include "live_harness.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,17 +300,7 @@ Worker::Worker(const Netns& ns, const std::string& comm, const Body& body) : com
     // Only our own sockets and the control pipe: an inherited copy of
     // sstrace's stdout or of another worker's socket would change what is
     // being tested (who owns a socket, when a pipe closes).
-    std::vector<int> inherited;
-    if (DIR* d = opendir("/proc/self/fd")) {
-      while (dirent* e = readdir(d)) {
-        int fd = std::atoi(e->d_name);
-        if (fd > 2 && fd != down[0] && fd != up[1] && fd != dirfd(d)) inherited.push_back(fd);
-      }
-      closedir(d);
-    }
-    for (int fd : inherited) ::close(fd);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    prctl(PR_SET_NAME, comm.c_str());
+    become_own_process(comm, {down[0], up[1]});
     signal(SIGPIPE, SIG_IGN);
     Channel ch(down[0], up[1]);
     int nsfd = open(nspath.c_str(), O_RDONLY | O_CLOEXEC);
