@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -47,6 +48,18 @@ inline uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+}
+
+// Sleeps until SIGINT or SIGTERM, or for at most max_seconds, so that a
+// tool its script forgot never outlives the benchmark by much.
+inline void wait_for_stop(long max_seconds) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  timespec timeout{max_seconds, 0};
+  (void)sigtimedwait(&set, nullptr, &timeout);
 }
 
 // "--name value" and "--flag" arguments. Flags are the names listed in

@@ -8,7 +8,6 @@
 //   socket_holder --pairs N --port P [--addr 127.0.0.1|::1] [--netns NAME]
 //                 [--max-seconds S]
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,18 +59,6 @@ void open_pairs(const SockAddr& addr, long pairs, std::vector<int>& fds) {
   }
 }
 
-// Sleeps until told to stop, or for at most max_seconds so a holder that
-// its script forgot never outlives the benchmark by much.
-void hold(long max_seconds) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  timespec timeout{max_seconds, 0};
-  (void)sigtimedwait(&set, nullptr, &timeout);
-}
-
 }  // namespace
 }  // namespace sstrace::bench
 
@@ -92,7 +79,7 @@ int main(int argc, char** argv) {
   open_pairs(addr, pairs, fds);
   std::printf("ready %ld\n", pairs);
   std::fflush(stdout);
-  hold(max_seconds);
+  wait_for_stop(max_seconds);
   // Exit closes every fd; the namespace's deletion reaps what is left.
   return 0;
 }

@@ -11,7 +11,6 @@
 //   transition_counter --netns NAME [--max-seconds S]
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <vector>
@@ -49,16 +48,6 @@ uint64_t recursion_misses(const transition_counter_bpf* skel) {
   if (bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.count_transition), &info, &len) != 0)
     die(kTool, "bpf_obj_get_info_by_fd", errno);
   return info.recursion_misses;
-}
-
-void wait_for_stop(long max_seconds) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  timespec timeout{max_seconds, 0};
-  (void)sigtimedwait(&set, nullptr, &timeout);
 }
 
 }  // namespace
