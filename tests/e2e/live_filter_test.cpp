@@ -192,18 +192,6 @@ std::string describe_cookie(const std::vector<Json>& reference, uint64_t cookie)
                                        << out;
 }
 
-// `first` sends its FIN first; both wait for the kernel to finish.
-void orderly_close(Worker& first, Worker& second) {
-  first.call("shutdown");
-  second.call("eof");
-  second.call("shutdown");
-  first.call("eof");
-  first.call("wait-closed");
-  second.call("wait-closed");
-  first.call("close");
-  second.call("close");
-}
-
 // `aborter` closes with SO_LINGER 0: a reset the other side receives.
 void abort_close(Worker& aborter, Worker& other) {
   aborter.call("linger0");
@@ -258,9 +246,11 @@ void connection(Worker& client, Worker& server, const std::string& connect_args,
   exchange(client, server, 30000, 8000);
   switch (end) {
     case End::client_closes_first:
-      return orderly_close(client, server);
+      orderly_close(client, server);
+      return;
     case End::server_closes_first:
-      return orderly_close(server, client);
+      orderly_close(server, client);
+      return;
     case End::client_aborts:
       return abort_close(client, server);
     case End::server_aborts:

@@ -561,6 +561,19 @@ void exchange(Worker& client, Worker& server, size_t up, size_t down) {
   server.recv();
 }
 
+std::pair<std::string, std::string> orderly_close(Worker& first, Worker& second,
+                                                  std::chrono::milliseconds timeout) {
+  first.call("shutdown");
+  second.call("eof", timeout);
+  second.call("shutdown");
+  first.call("eof", timeout);
+  std::pair<std::string, std::string> info{first.call("wait-closed", timeout),
+                                           second.call("wait-closed", timeout)};
+  first.call("close");
+  second.call("close");
+  return info;
+}
+
 // ---------------------------------------------------------------------------
 // ss and counters
 

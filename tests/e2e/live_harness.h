@@ -172,6 +172,13 @@ void endpoint_commands(Channel& ch);
 // both ways, each side reading all of it.
 void exchange(Worker& client, Worker& server, size_t up, size_t down);
 
+// An orderly close over such a connection: `first` sends its FIN first and
+// the other answers with its own; both wait until the kernel is done with
+// the socket, then close their fds. Returns the tcp_info lines wait-closed
+// gave, {first's, second's}.
+std::pair<std::string, std::string> orderly_close(Worker& first, Worker& second,
+                                                  std::chrono::milliseconds timeout = 30s);
+
 // "ok 1 2" -> {"ok", "1", "2"}
 std::vector<std::string> words(const std::string& line);
 

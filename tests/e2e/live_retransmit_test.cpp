@@ -56,14 +56,7 @@ TEST(LiveStream, retransmitted_segments_add_up_to_the_kernels_count) {
   server.recv(120s);
   server.call("recv " + std::to_string(kBulk), 180s);
   client.recv(180s);
-  client.call("shutdown");
-  server.call("eof", 60s);
-  server.call("shutdown");
-  client.call("eof", 60s);
-  std::string client_info = client.call("wait-closed", 60s);
-  std::string server_info = server.call("wait-closed", 60s);
-  client.call("close");
-  server.call("close");
+  orderly_close(client, server, 60s);
   server.call("close-listener");
   client.send("exit");
   server.send("exit");
@@ -149,8 +142,6 @@ TEST(LiveStream, retransmitted_segments_add_up_to_the_kernels_count) {
     }
   }
   EXPECT_EQ(connections, 2u) << "one client and one server socket";
-  (void)client_info;
-  (void)server_info;
 }
 
 }  // namespace

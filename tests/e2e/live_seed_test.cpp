@@ -417,14 +417,7 @@ TEST(LiveStream, seeded_request_socket_completes_into_a_consistent_chain) {
   server.call("recv 1000");
   client.recv();
   auto established = ss_tane(ns);
-  client.call("shutdown");
-  server.call("eof");
-  server.call("shutdown");
-  client.call("eof");
-  client.call("wait-closed");
-  server.call("wait-closed");
-  client.call("close");
-  server.call("close");
+  orderly_close(client, server);
   ASSERT_TRUE(wait_ss(ns, quiet));
   auto table = live.dump_table();
   auto ss = ss_tane(ns);

@@ -211,14 +211,7 @@ TEST(LiveStream, client_and_server_transitions_arrive_once_in_order) {
   Conn a = pair.open();
   pair.exchange(100000, 30000);
   ASSERT_TRUE(pair.checkpoint(a));
-  client.call("shutdown");
-  server.call("eof");
-  server.call("shutdown");
-  client.call("eof");
-  std::string a_client = client.call("wait-closed");
-  std::string a_server = server.call("wait-closed");
-  client.call("close");
-  server.call("close");
+  auto [a_client, a_server] = orderly_close(client, server);
   // tcp_info semantics: bytes_acked counts the sequence space the peer
   // acknowledged: payload, our FIN, and the client's SYN (the passive side's
   // counter starts after its SYN-ACK). bytes_received counts payload and the
@@ -244,14 +237,7 @@ TEST(LiveStream, client_and_server_transitions_arrive_once_in_order) {
   Conn b = pair.open();
   pair.exchange(70000, 20000);
   ASSERT_TRUE(pair.checkpoint(b));
-  server.call("shutdown");
-  client.call("eof");
-  client.call("shutdown");
-  server.call("eof");
-  std::string b_client = client.call("wait-closed");
-  std::string b_server = server.call("wait-closed");
-  client.call("close");
-  server.call("close");
+  auto [b_server, b_client] = orderly_close(server, client);
   EXPECT_EQ(info_field(b_client, 2), 70000 + 2) << b_client;
   EXPECT_EQ(info_field(b_client, 3), 20000 + 1) << b_client;
   EXPECT_EQ(info_field(b_server, 2), 20000 + 1) << b_server;
