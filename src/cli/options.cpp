@@ -339,11 +339,24 @@ std::vector<std::string> prepare_args(int argc, char** argv, Command& command) {
 
 // ---- values -------------------------------------------------------------
 
+// Ten years: longer is a typo, and in nanoseconds it still fits the
+// monotonic clock's uint64_t with centuries to spare (1e99 did not).
+constexpr double kMaxSeconds = 10 * 365 * 86400.0;
+
 double parse_seconds(const std::string& opt, const std::string& v) {
   double d = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
-  if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(d) || d < 0)
+  if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(d) || std::signbit(d))
     throw UsageError(opt + ": '" + v + "' is not a number of seconds");
+  if (d > kMaxSeconds) throw UsageError(opt + ": '" + v + "' seconds is more than ten years");
+  return d;
+}
+
+// --duration: 0 would mean "stop at once" or "never" depending on whom you
+// ask; neither is what a person means, so only a positive time is taken.
+double parse_positive_seconds(const std::string& opt, const std::string& v) {
+  double d = parse_seconds(opt, v);
+  if (d <= 0) throw UsageError(opt + ": '" + v + "' is not a positive number of seconds");
   return d;
 }
 
@@ -429,6 +442,18 @@ void apply_query(Selection& sel, const std::string& v) {
   }
 }
 
+// -A's list names TCP's table alone (the only one the live stream follows).
+bool names_tcp_only(const std::string& list) {
+  size_t pos = 0;
+  for (;;) {
+    size_t comma = list.find(',', pos);
+    if (list.compare(pos, comma == std::string::npos ? std::string::npos : comma - pos, "tcp") != 0)
+      return false;
+    if (comma == std::string::npos) return true;
+    pos = comma + 1;
+  }
+}
+
 // ss letters sstrace deliberately lacks: a clearer word than "unknown".
 const char* unsupported_ss_option(char c) {
   switch (c) {
@@ -503,6 +528,7 @@ class Parser {
  private:
   void apply(CLI::Option* opt, const std::string& v, Selection& sel);
   void reject_live_only_in_snapshot() const;
+  void reject_snapshot_only_in_live() const;
 
   CLI::App app_{"sstrace"};
   Options opts_;
@@ -510,6 +536,8 @@ class Parser {
   std::map<CLI::Option*, std::string> long_;  // sstrace's long-only (live) options
   bool help_ = false, version_ = false;
   int filter_files_ = 0;
+  std::string letters_given_;       // each ss letter given, once, in order
+  bool non_tcp_selection_ = false;  // a table other than TCP's was asked for
 };
 
 void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
@@ -517,7 +545,7 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
     const std::string& n = it->second;
     std::string o = "--" + n;
     if (n == "duration")
-      opts_.duration_s = parse_seconds(o, v);
+      opts_.duration_s = parse_positive_seconds(o, v);
     else if (n == "resync")
       opts_.resync_s = parse_seconds(o, v);
     else if (n == "metrics")
@@ -534,7 +562,12 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.all_netns = true;
     return;
   }
-  switch (letter_.at(opt)) {
+  const char letter = letter_.at(opt);
+  if (letters_given_.find(letter) == std::string::npos) letters_given_ += letter;
+  if (std::string_view("uxw0").find(letter) != std::string_view::npos ||
+      (letter == 'f' && v != "inet" && v != "inet6") || (letter == 'A' && !names_tcp_only(v)))
+    non_tcp_selection_ = true;
+  switch (letter) {
     case 't':
       sel.set_table(kTcpTable);
       break;
@@ -637,6 +670,46 @@ void Parser::reject_live_only_in_snapshot() const {
       throw UsageError("--" + name + ": only the live stream takes this option");
 }
 
+// Why each ss letter that means nothing to the live stream is refused
+// there: an option that parses and changes nothing would let a person
+// believe it did (`sstrace -l` still streams every state).
+const char* snapshot_only_letter(char c) {
+  switch (c) {
+    case 'l':
+      return "the live stream follows every state; to see listeners, filter with 'state listening'";
+    case 'r':
+      return "the live stream prints addresses as numbers only";
+    case 's':
+      return "a live summary is not built yet; 'sstrace snapshot -s' prints ss -s";
+    case 'i':
+    case 'e':
+    case 'o':
+    case 'p':
+      return "the live stream's events always carry what this option shows in ss";
+    case 'O':
+    case 'H':
+      return "the live stream writes one event per line and no header already";
+    case 'D':
+      return "the raw dump is written by 'sstrace snapshot -D'";
+    default:
+      return nullptr;
+  }
+}
+
+void Parser::reject_snapshot_only_in_live() const {
+  if (opts_.command != Command::live) return;
+  for (char c : letters_given_)
+    if (const char* why = snapshot_only_letter(c))
+      throw UsageError(std::string("-") + c + ": not an option of the live stream: " + why);
+  // -u, -x, -w, -0, and -f or -A naming another table: the stream is TCP's.
+  if (non_tcp_selection_)
+    throw UsageError(
+        "the live stream follows TCP only: -u, -x, -w, -0, or -f/-A naming a table other than "
+        "tcp, are 'sstrace snapshot' options");
+  if (!opts_.metrics_addr.empty())
+    throw UsageError("--metrics: the metrics endpoint is not built yet");
+}
+
 std::optional<Options> Parser::parse(int argc, char** argv) {
   struct Letter {
     char c;
@@ -701,6 +774,7 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
     if (extra != "--") unknown_option(unshield(extra));
   reject_live_only_in_snapshot();
   sel.finish(opts_);
+  reject_snapshot_only_in_live();
   return opts_;
 }
 

@@ -61,12 +61,12 @@ sstrace:
    -j, --json          JSON lines on stdout, one object per socket or event
    -v, --verbose       debug notes (and libbpf's log) on stderr
 
-live stream only:
-       --duration=SECONDS       stop by itself after SECONDS (default: run
-                                until SIGINT or SIGTERM)
+live stream only (it follows TCP in every state; of ss's letters it takes
+-t -a -n -4 -6 -f inet|inet6 -A tcp -m -N -F):
+       --duration=SECONDS       stop by itself after SECONDS, > 0 (default:
+                                run until SIGINT or SIGTERM)
        --resync=SECONDS         compare the live table with a fresh dump
-                                every SECONDS (default: off)
-       --metrics=ADDR:PORT      serve Prometheus metrics at /metrics
+                                every SECONDS (default and 0: off)
        --rtt-min-change-us=US   report an RTT move of at least US
                                 microseconds (default 1000)
        --rtt-min-change-pct=PCT ... or of at least PCT percent (default 20)
