@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -28,6 +30,7 @@
 #include "sys/netns_all.h"
 #include "sys/priority.h"
 #include "sys/procfs.h"
+#include "sys/stdio_guard.h"
 
 namespace sstrace::cli {
 
@@ -60,6 +63,7 @@ constexpr uint32_t kAllTcpStates = ((1u << diag::kMaxState) - 1) & ~1u;
 constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
 constexpr uint64_t kMinisocketSweepNs = 250'000'000;
 constexpr uint64_t kClockRefreshNs = 1'000'000'000;
+constexpr uint64_t kReaderCheckNs = 100'000'000;  // a closed pipe ends us within 0.15 s
 
 class LiveStream {
  public:
@@ -191,8 +195,14 @@ void LiveStream::emit_simple(model::EventType type, uint64_t count) {
 }
 
 bool LiveStream::flush() {
-  if (!writer_->flush()) pipe_closed_ = true;
-  return !pipe_closed_;
+  if (pipe_closed_ || writer_->flush()) return !pipe_closed_;
+  const int err = writer_->error();
+  if (err != EPIPE)
+    throw FatalError("cannot write events to " +
+                     sys::describe_fd(fileno(stdout), "standard output") + ": " +
+                     std::strerror(err) + "; the output ends at its last whole line");
+  pipe_closed_ = true;
+  return false;
 }
 
 diag::DumpRequest LiveStream::seed_request() const {
@@ -337,6 +347,7 @@ void LiveStream::stream() {
   uint64_t deadline = opts_.duration_s > 0 ? start + uint64_t(opts_.duration_s * 1e9) : 0;
   uint64_t next_sweep = start + kMinisocketSweepNs;
   uint64_t next_clock = start + kClockRefreshNs;
+  uint64_t next_reader_check = start;
   uint64_t resync_every = uint64_t(opts_.resync_s * 1e9);
   uint64_t next_resync = resync_every ? start + resync_every : 0;
 
@@ -371,6 +382,11 @@ void LiveStream::stream() {
       next_clock = now + kClockRefreshNs;
     }
     flush();
+    // `sstrace | head -1` on a quiet host: no write will fail, so ask.
+    if (now >= next_reader_check) {
+      if (sys::reader_gone(fileno(stdout))) pipe_closed_ = true;
+      next_reader_check = now + kReaderCheckNs;
+    }
   }
   (void)tracer_->drain();
   check_lost();

@@ -1,13 +1,25 @@
 // sstrace entry point: the only place that turns errors into exit statuses
 // (CONTRACT.md: 0 clean stop, 2 usage error, 1 anything else).
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
 #include "cli/app.h"
 #include "common/result.h"
+#include "sys/stdio_guard.h"
 
 int main(int argc, char** argv) {
+  // Before anything opens a descriptor: a closed fd 1 would otherwise be
+  // handed to the first socket or BPF map, and events written into it.
+  const unsigned closed = sstrace::sys::protect_standard_fds();
+  // SIGUSR1's default action kills: a table request sent as soon as the pid
+  // exists must not. The live stream installs its handler before it opens
+  // anything; until then there is no table to write.
+  std::signal(SIGUSR1, SIG_IGN);
   try {
+    if (closed & 2u)
+      throw sstrace::FatalError(
+          "standard output is closed (>&-): give it a file, a pipe or /dev/null");
     return sstrace::cli::run(argc, argv);
   } catch (const sstrace::UsageError& e) {
     std::fprintf(stderr, "sstrace: %s\n", e.what());

@@ -2,8 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -13,6 +15,7 @@
 #include "output/summary.h"
 #include "sys/netns.h"
 #include "sys/procfs.h"
+#include "sys/stdio_guard.h"
 
 namespace sstrace::cli {
 
@@ -170,7 +173,43 @@ output::SnapshotFormat snapshot_format(const Options& opts, uint32_t states) {
   return fmt;
 }
 
+namespace {
+
+// The first error of a write to stdout (stdio keeps only a flag; errno
+// right after the failing call says why).
+int g_stdout_errno = 0;
+
+bool stdout_failed() {
+  if (g_stdout_errno == 0 && std::ferror(stdout)) g_stdout_errno = errno != 0 ? errno : EIO;
+  return g_stdout_errno != 0;
+}
+
+// A reader that went away (| head) is a clean stop; any other failure
+// (ENOSPC, EIO, /dev/full) is exit 1, naming the file, with no cut-off
+// line left at its end.
+int finish_stdout(int rc) {
+  stdout_failed();  // errno still says why the writer's last fwrite failed
+  if (std::fflush(stdout) != 0) stdout_failed();
+  if (!stdout_failed() || g_stdout_errno == EPIPE) return rc;
+  sys::trim_partial_line(fileno(stdout));
+  throw FatalError("cannot write to " + sys::describe_fd(fileno(stdout), "standard output") + ": " +
+                   std::strerror(g_stdout_errno) + "; the output ends at its last whole line");
+}
+
+int list_sockets(const Options& opts);
+
+}  // namespace
+
 int run_snapshot(const Options& opts) {
+  // A reader that goes away (| head) ends the output, not sstrace with a
+  // signal: writes fail with EPIPE and we stop writing.
+  std::signal(SIGPIPE, SIG_IGN);
+  return finish_stdout(list_sockets(opts));
+}
+
+namespace {
+
+int list_sockets(const Options& opts) {
   enter_namespace(opts.netns);
 
   if (opts.summary) {
@@ -190,10 +229,6 @@ int run_snapshot(const Options& opts) {
   }
   if (!opts.diag_file.empty()) return dump_raw(opts, states);
 
-  // A reader that goes away (| head) ends the output, not sstrace with a
-  // signal: writes fail with EPIPE and we stop writing.
-  std::signal(SIGPIPE, SIG_IGN);
-
   std::optional<sys::SocketOwners> owners;
   if (opts.processes) owners = find_owners(opts.verbose);
   const sys::SocketOwners* owners_ptr = owners ? &*owners : nullptr;
@@ -206,13 +241,14 @@ int run_snapshot(const Options& opts) {
   if (!diag) fatal(diag.error());
   auto done = diag->dump(req, [&](const diag::SockInfo& s) {
     const bool wanted = s.is_netlink() ? opts.netlink : opts.has_kind(s.kind);
-    if (!wanted || std::ferror(stdout)) return;
+    if (!wanted || stdout_failed()) return;
     if (filter.matches(s)) writer->sock(s, owners_ptr);
   });
   if (!done) fatal(done.error());
   writer->finish();
-  std::fflush(stdout);
   return 0;
 }
+
+}  // namespace
 
 }  // namespace sstrace::cli

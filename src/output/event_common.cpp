@@ -1,9 +1,12 @@
 #include "output/event_common.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 
 #include "diag/sock_info.h"
 #include "output/format.h"
+#include "sys/stdio_guard.h"
 
 namespace sstrace::output {
 
@@ -32,16 +35,30 @@ std::string_view tcp_state_name(uint8_t state) {
 }
 
 bool LineBuffer::flush() {
-  if (broken_) return false;
-  if (!buf_.empty()) {
-    size_t n = std::fwrite(buf_.data(), 1, buf_.size(), out_);
-    // glibc returns a short count (not 0) when a write fails with EPIPE
-    // part-way through a batch larger than its buffer.
-    if (n != buf_.size() || std::ferror(out_)) broken_ = true;
-    buf_.clear();
+  if (errno_ != 0) {
+    buf_.clear();  // nowhere to go: do not grow without bound
+    return false;
   }
-  if (std::fflush(out_) != 0) broken_ = true;
-  return !broken_;
+  // write(2), not stdio: we must know exactly which error ended the output
+  // (EPIPE is a clean stop, anything else a failure to report) and never
+  // leave a cut-off line behind.
+  std::fflush(out_);
+  const int fd = fileno(out_);
+  size_t done = 0;
+  while (done < buf_.size()) {
+    ssize_t n = ::write(fd, buf_.data() + done, buf_.size() - done);
+    if (n > 0) {
+      done += size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      errno_ = n < 0 ? errno : EIO;
+      if (errno_ != EPIPE) sys::trim_partial_line(fd);
+      break;
+    }
+  }
+  buf_.clear();
+  return errno_ == 0;
 }
 
 }  // namespace sstrace::output

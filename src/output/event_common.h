@@ -16,7 +16,8 @@ std::string_view closed_by_name(model::ClosedBy c);
 // never connected; the stream's CLOSE ends a connection).
 std::string_view tcp_state_name(uint8_t state);
 
-// A string buffer flushed with one fwrite; remembers a broken pipe.
+// A string buffer flushed with write(2); remembers the error that ended the
+// output (EPIPE: the reader went away).
 class LineBuffer {
  public:
   explicit LineBuffer(std::FILE* out) : out_(out) { buf_.reserve(1 << 16); }
@@ -25,12 +26,14 @@ class LineBuffer {
   void maybe_flush() {
     if (buf_.size() >= (1 << 16)) flush();
   }
+  // False once a write failed; error() says why.
   bool flush();
+  int error() const { return errno_; }
 
  private:
   std::FILE* out_;
   std::string buf_;
-  bool broken_ = false;
+  int errno_ = 0;
 };
 
 }  // namespace sstrace::output

@@ -110,6 +110,7 @@ class JsonEventWriter final : public EventWriter {
   }
 
   bool flush() override { return buf_.flush(); }
+  int error() const override { return buf_.error(); }
 
  private:
   void write_body(JsonWriter& w, const model::Event& e) {

@@ -114,6 +114,7 @@ class TextEventWriter final : public EventWriter {
   }
 
   bool flush() override { return buf_.flush(); }
+  int error() const override { return buf_.error(); }
 
  private:
   void write_body(std::string& out, const model::Event& e) {

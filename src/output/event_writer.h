@@ -16,9 +16,11 @@ class EventWriter {
  public:
   virtual ~EventWriter() = default;
   virtual void write(const model::Event& e) = 0;
-  // Writes what is buffered. False when the reader went away (EPIPE): the
-  // caller stops cleanly, as `sstrace | head` expects.
+  // Writes what is buffered. False when a write failed: error() is EPIPE
+  // when the reader went away (the caller stops cleanly, as `sstrace | head`
+  // expects), any other errno a failure to report (ENOSPC, EIO, ...).
   virtual bool flush() = 0;
+  virtual int error() const = 0;
   uint64_t written() const { return written_; }
 
  protected:
