@@ -70,19 +70,42 @@ void Lexer::add_file(const std::string& path) {
     if (!file) throw UsageError("cannot open filter file " + path + ": " + std::strerror(errno));
     in = &file;
   }
+  // Read by hand, not with getline: /dev/zero (or any file with no newline)
+  // would grow one line without bound. ss's own limit per line is kept, a
+  // whole file is bounded too, and a NUL byte is refused: it would end the
+  // line in ss's C strings and silently drop the rest.
+  constexpr size_t kMaxFileBytes = 1 << 20;
   std::string line;
-  int line_no = 0;
-  while (std::getline(*in, line)) {
+  int line_no = 1;
+  size_t total = 0;
+  auto finish_line = [&] {
+    // ss skips lines that start with '#' (comments) and, by a slip that its
+    // users may rely on, lines that start with '0'.
+    if (!line.empty() && line[0] != '#' && line[0] != '0') add_line(line, line_no);
+    line.clear();
     ++line_no;
+  };
+  for (int c = in->get(); c != std::char_traits<char>::eof(); c = in->get()) {
+    if (++total > kMaxFileBytes)
+      throw UsageError("filter file " + path + ": larger than 1 MiB, not a filter");
+    if (c == '\0')
+      throw UsageError("filter file " + path + " line " + std::to_string(line_no) +
+                       ": contains a NUL byte");
+    if (c == '\n') {
+      finish_line();
+      continue;
+    }
+    line += char(c);
     // ss reads lines into a 1024-byte buffer and refuses longer ones.
     if (line.size() + 1 >= 1023)
       throw UsageError("filter file " + path + " line " + std::to_string(line_no) +
                        ": longer than 1021 characters");
-    // ss skips lines that start with '#' (comments) and, by a slip that its
-    // users may rely on, lines that start with '0'.
-    if (!line.empty() && (line[0] == '#' || line[0] == '0')) continue;
-    add_line(line, line_no);
   }
+  if (!line.empty()) finish_line();
+  // `-F -` with stdin closed or empty: a filter that is not there must not
+  // quietly become "match everything".
+  if (path == "-" && total == 0)
+    throw UsageError("filter file -: standard input is empty or closed");
   if (in->bad()) throw UsageError("cannot read filter file " + path);
 }
 

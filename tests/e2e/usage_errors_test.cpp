@@ -4,6 +4,7 @@
 // mean anything (a port outside 0-65535, a negative port) are usage errors.
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 
 #include "harness.h"
@@ -79,6 +80,21 @@ TEST(UsageErrors, unknown_state_exits_2_with_one_line) {
 TEST(UsageErrors, bad_family_and_query_exit_2_with_one_line) {
   EXPECT_TRUE(usage_error({{"snapshot", "-f", "bogus"}, "bogus"}));
   EXPECT_TRUE(usage_error({{"snapshot", "-A", "bogus"}, "bogus"}));
+}
+
+// /dev/zero grew memory without bound (one endless line), an empty stdin
+// for `-F -` meant "match everything", a NUL byte cut a line short.
+TEST(UsageErrors, filter_files_that_are_not_filters_exit_2_with_one_line) {
+  EXPECT_TRUE(usage_error({{"snapshot", "-tan", "-F", "/dev/zero"}, "NUL byte"}));
+  EXPECT_TRUE(usage_error({{"snapshot", "-tan", "-F", "-"}, "standard input is empty"}));
+  EXPECT_TRUE(usage_error({{"-F", "-"}, "standard input is empty"}));
+  std::string big = "/tmp/sstrace-e2e-bigfilter-" + std::to_string(getpid());
+  {
+    std::ofstream out(big);
+    out << std::string(2 << 20, '\n');
+  }
+  EXPECT_TRUE(usage_error({{"snapshot", "-tan", "-F", big}, "larger than 1 MiB"}));
+  unlink(big.c_str());
 }
 
 TEST(UsageErrors, missing_filter_file_is_an_error_with_one_line) {
