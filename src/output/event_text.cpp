@@ -12,6 +12,7 @@
 #include "output/event_common.h"
 #include "output/event_writer.h"
 #include "output/format.h"
+#include "output/terminal_text.h"
 
 namespace sstrace::output {
 
@@ -104,7 +105,7 @@ class TextEventWriter final : public EventWriter {
     write_body(out, e);
     if (e.conn && e.conn->owner.known()) {
       out += "  ";
-      out += e.conn->owner.comm;
+      append_terminal_safe(out, e.conn->owner.comm);
       out += '/';
       append_int(out, e.conn->owner.pid);
     }

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "output/append_number.h"
+#include "output/terminal_text.h"
 
 namespace sstrace::output {
 
@@ -450,7 +451,11 @@ std::string netlink_owner_text(uint32_t portid, bool numeric) {
   if (!numeric) {
     if (pid == 0) return "kernel";
     if (pid > 0) {
-      if (auto comm = sys::stat_comm(pid)) return *comm + "/" + std::to_string(pid);
+      if (auto comm = sys::stat_comm(pid)) {
+        std::string text;
+        append_terminal_safe(text, *comm);
+        return text + "/" + std::to_string(pid);
+      }
     }
   }
   return std::to_string(pid);
@@ -623,7 +628,7 @@ std::string users_text(std::span<const sys::SocketUser> users) {
     if (!first) out += ',';
     first = false;
     out += "(\"";
-    out += ss_process_name(u.comm);
+    append_terminal_safe(out, ss_process_name(u.comm));
     out += "\",pid=";
     append_int(out, u.pid);
     out += ",fd=";
