@@ -51,7 +51,8 @@ void write_state(JsonWriter& w, const model::Event& e) {
 void write_rtt(JsonWriter& w, const model::Event& e) {
   w.field("srtt_us", e.srtt_us);
   w.field("rttvar_us", e.rttvar_us);
-  w.field("prev_srtt_us", e.prev_srtt_us);
+  // Absent on a socket's first rtt event: there was no previous value.
+  if (e.prev_srtt_us) w.field("prev_srtt_us", e.prev_srtt_us);
   w.field("min_rtt_us", e.min_rtt_us);
   w.field("cwnd", e.cwnd);
   w.field("ssthresh", e.ssthresh);

@@ -137,7 +137,10 @@ class TextEventWriter final : public EventWriter {
         break;
       case EventType::rtt:
         append_ms(out, "srtt ", e.srtt_us);
-        append_ms(out, " (was ", e.prev_srtt_us);
+        if (e.prev_srtt_us)
+          append_ms(out, " (was ", e.prev_srtt_us);
+        else
+          out += " (first";
         append_ms(out, ") rttvar ", e.rttvar_us);
         out += " cwnd ";
         append_int(out, e.cwnd);
