@@ -23,8 +23,14 @@ void write_conn_fields(JsonWriter& w, const model::Connection& c) {
   w.field("cookie", c.key.cookie);
   w.field("family", c.family == AF_INET6 ? "inet6" : "inet");
   w.field("proto", "tcp");
-  w.key("laddr");
-  write_addr(w, c.family, c.local.addr);
+  // The IPv6 wildcard of a dual-stack socket is "*", as in snapshot events
+  // (json_laddr) and in ss.
+  if (c.family == AF_INET6 && !c.v6only && addr_is_any(c.family, c.local.addr)) {
+    w.field("laddr", "*");
+  } else {
+    w.key("laddr");
+    write_addr(w, c.family, c.local.addr);
+  }
   w.field("lport", c.local.port);
   if (c.remote.port == 0 && addr_is_any(c.family, c.remote.addr)) {
     w.field("raddr", "*");

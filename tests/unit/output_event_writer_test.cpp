@@ -236,6 +236,51 @@ TEST(EventRtt, the_first_sample_has_no_previous_value) {
   EXPECT_EQ(line.find("was"), std::string::npos) << line;
 }
 
+// One socket, one spelling: a dual-stack [::] listener is "*" in state
+// and table events as in snapshot events (and ss); a v6only one is "::".
+TEST(EventWildcard, a_dual_stack_ipv6_wildcard_is_spelled_as_ss_spells_it) {
+  model::Connection dual = connection(AF_INET6, "::", 443, "::", 0);
+  dual.state = diag::kListen;
+  dual.v6only = false;
+  model::Connection v6 = dual;
+  v6.key.cookie = 78;
+  v6.v6only = true;
+  model::Connection bound = connection(AF_INET6, "2001:db8::1", 443, "::", 0);
+  bound.v6only = false;
+  sys::WallClock clock;
+  Captured json;
+  auto jw = make_json_event_writer(json.file(), clock);
+  Captured text;
+  auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
+  for (const model::Connection* c : {&dual, &v6, &bound}) {
+    for (model::EventType type : {model::EventType::state, model::EventType::table}) {
+      model::Event e;
+      e.conn = c;
+      e.type = type;
+      e.old_state = diag::kClose;
+      e.new_state = diag::kListen;
+      jw->write(e);
+      tw->write(e);
+    }
+  }
+  ASSERT_TRUE(jw->flush());
+  ASSERT_TRUE(tw->flush());
+  const std::vector<std::string> jl = json.lines();
+  ASSERT_EQ(jl.size(), 6u);
+  const std::vector<std::string> want = {"*", "*", "::", "::", "2001:db8::1", "2001:db8::1"};
+  for (size_t i = 0; i < jl.size(); ++i) {
+    const auto j = nlohmann::json::parse(jl[i]);
+    EXPECT_EQ(j["laddr"], want[i]) << jl[i];
+    EXPECT_EQ(j["raddr"], "*") << jl[i];
+  }
+  const std::vector<std::string> tl = text.lines();
+  ASSERT_EQ(tl.size(), 6u);
+  const std::vector<std::string> want_text = {
+      "*:443 ", "*:443 ", "[::]:443 ", "[::]:443 ", "[2001:db8::1]:443 ", "[2001:db8::1]:443 "};
+  for (size_t i = 0; i < tl.size(); ++i)
+    EXPECT_EQ(tl[i].substr(27, want_text[i].size()), want_text[i]) << tl[i];
+}
+
 TEST(EventLost, both_writers_split_the_count_by_cause) {
   model::Event e;
   e.type = model::EventType::lost;
