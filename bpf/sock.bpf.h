@@ -31,6 +31,10 @@ static __always_inline void read_common_id(const struct sock_common *skc,
 	} else {
 		bpf_core_read(id->saddr, 16, &skc->skc_v6_rcv_saddr);
 		bpf_core_read(id->daddr, 16, &skc->skc_v6_daddr);
+		/* IPV6_V6ONLY can only change before bind() (do_ipv6_setsockopt
+		 * refuses it once inet_num is set), so a listener's is final. */
+		if (BPF_CORE_READ_BITFIELD_PROBED(skc, skc_ipv6only))
+			id->flags |= SSTRACE_ID_V6ONLY;
 	}
 }
 

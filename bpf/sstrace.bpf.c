@@ -326,6 +326,8 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	r->id.cookie = bpf_get_socket_cookie(sk);
 	r->owner = st->owner;
 	r->rtt.srtt_us = srtt;
+	/* 0 = none: srtt is never 0 here (checked above), so last is 0 only
+	 * before the first report. */
 	r->rtt.prev_srtt_us = last;
 	/* tcp_info's tcpi_rttvar: mdev_us is kept scaled by 4 (tcp_rtt_estimator). */
 	r->rtt.rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;

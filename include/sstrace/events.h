@@ -46,6 +46,13 @@ enum sstrace_state_flags {
 	SSTRACE_STATE_ENTER_KNOWN = 1 << 3,
 };
 
+/* sstrace_sock_id.flags */
+enum sstrace_id_flags {
+	/* An AF_INET6 socket with IPV6_V6ONLY set (skc_ipv6only). Without it
+	 * the IPv6 wildcard also takes IPv4, and ss prints it as "*". */
+	SSTRACE_ID_V6ONLY = 1 << 0,
+};
+
 #define SSTRACE_COMM_LEN 16
 #define SSTRACE_ADDR_LEN 16
 
@@ -57,7 +64,8 @@ struct sstrace_sock_id {
 	__u16 family; /* AF_INET or AF_INET6 */
 	__u16 sport;
 	__u16 dport;
-	__u16 pad0;
+	__u8 flags; /* enum sstrace_id_flags */
+	__u8 pad0;
 	__u8 saddr[SSTRACE_ADDR_LEN];
 	__u8 daddr[SSTRACE_ADDR_LEN];
 };

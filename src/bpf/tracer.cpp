@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "bpf/libbpf_log.h"
@@ -16,6 +17,7 @@
 namespace sstrace::bpf {
 
 static_assert(sizeof(sstrace_sock_id) == 56, "ABI: sstrace_sock_id");
+static_assert(offsetof(sstrace_sock_id, flags) == 18, "ABI: sstrace_sock_id.flags");
 static_assert(sizeof(sstrace_owner) == 24, "ABI: sstrace_owner");
 static_assert(sizeof(sstrace_summary) == 48, "ABI: sstrace_summary");
 static_assert(sizeof(sstrace_record) == 8 + 8 + 56 + 24 + 64, "ABI: sstrace_record");

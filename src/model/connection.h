@@ -42,6 +42,9 @@ enum class ClosedBy : uint8_t {
 struct Connection {
   SockKey key;
   uint8_t family = 0;  // AF_INET / AF_INET6
+  // AF_INET6 with IPV6_V6ONLY set. Without it the wildcard [::] also takes
+  // IPv4 and is spelled "*", as ss (and the snapshot) spell it.
+  bool v6only = false;
   diag::Endpoint local;
   diag::Endpoint remote;
   uint8_t state = 0;            // diag::TcpState

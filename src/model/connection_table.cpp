@@ -99,6 +99,7 @@ Connection ConnectionTable::from_record(const sstrace_record& r) const {
   Connection c;
   c.key = {r.id.netns, r.id.cookie};
   c.family = static_cast<uint8_t>(r.id.family);
+  c.v6only = (r.id.flags & SSTRACE_ID_V6ONLY) != 0;
   c.local = endpoint(r.id.saddr, r.id.sport);
   c.remote = endpoint(r.id.daddr, r.id.dport);
   if (r.owner.pid)
@@ -121,7 +122,10 @@ void ConnectionTable::update_endpoints(Connection& c, const sstrace_sock_id& id)
   // we know rather than overwrite it with zeroes.
   if (id.sport) c.local = endpoint(id.saddr, id.sport);
   if (id.dport) c.remote = endpoint(id.daddr, id.dport);
-  if (id.family) c.family = static_cast<uint8_t>(id.family);
+  if (id.family) {
+    c.family = static_cast<uint8_t>(id.family);
+    c.v6only = (id.flags & SSTRACE_ID_V6ONLY) != 0;
+  }
 }
 
 void ConnectionTable::adopt_owner(Connection& c, const sstrace_owner& o) {
@@ -192,6 +196,8 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
   Connection c;
   c.key = {s.netns, s.cookie};
   c.family = s.family;
+  // As the snapshot's laddr reads it (json_laddr): unknown = dual-stack.
+  c.v6only = s.has_v6only && s.v6only;
   c.local = s.local;
   c.remote = s.remote;
   c.state = s.state;

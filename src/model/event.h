@@ -61,6 +61,10 @@ struct Event {
   // rtt
   uint32_t srtt_us = 0;
   uint32_t rttvar_us = 0;
+  // 0: none, this is the socket's first rtt event. Never a real value: the
+  // kernel keeps tp->srtt_us >= 1 once sampled (tcp_rtt_estimator's
+  // max(1U, srtt)), and the BPF side reports srtt_us >> 3 only when it is
+  // nonzero, so every reported srtt, hence every previous one, is >= 1.
   uint32_t prev_srtt_us = 0;
   uint32_t min_rtt_us = 0;
   uint32_t cwnd = 0;

@@ -23,8 +23,14 @@ void write_conn_fields(JsonWriter& w, const model::Connection& c) {
   w.field("cookie", c.key.cookie);
   w.field("family", c.family == AF_INET6 ? "inet6" : "inet");
   w.field("proto", "tcp");
-  w.key("laddr");
-  write_addr(w, c.family, c.local.addr);
+  // The IPv6 wildcard of a dual-stack socket is "*", as in snapshot events
+  // (json_laddr) and in ss.
+  if (c.family == AF_INET6 && !c.v6only && addr_is_any(c.family, c.local.addr)) {
+    w.field("laddr", "*");
+  } else {
+    w.key("laddr");
+    write_addr(w, c.family, c.local.addr);
+  }
   w.field("lport", c.local.port);
   if (c.remote.port == 0 && addr_is_any(c.family, c.remote.addr)) {
     w.field("raddr", "*");
@@ -51,7 +57,8 @@ void write_state(JsonWriter& w, const model::Event& e) {
 void write_rtt(JsonWriter& w, const model::Event& e) {
   w.field("srtt_us", e.srtt_us);
   w.field("rttvar_us", e.rttvar_us);
-  w.field("prev_srtt_us", e.prev_srtt_us);
+  // Absent on a socket's first rtt event: there was no previous value.
+  if (e.prev_srtt_us) w.field("prev_srtt_us", e.prev_srtt_us);
   w.field("min_rtt_us", e.min_rtt_us);
   w.field("cwnd", e.cwnd);
   w.field("ssthresh", e.ssthresh);

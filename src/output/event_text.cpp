@@ -40,9 +40,16 @@ void append_time(std::string& out, PerSecondText& clock_text, int64_t realtime_n
   append_zero_padded(out, static_cast<uint64_t>(us), 6);
 }
 
-void append_endpoint(std::string& out, uint8_t family, const diag::Endpoint& e, bool remote) {
+void append_endpoint(std::string& out, uint8_t family, const diag::Endpoint& e, bool remote,
+                     bool v6only = true) {
   if (remote && e.port == 0 && addr_is_any(family, e.addr)) {
     out += "*:*";
+    return;
+  }
+  // A dual-stack IPv6 wildcard: "*:443", as ss prints it.
+  if (!remote && family == AF_INET6 && !v6only && addr_is_any(family, e.addr)) {
+    out += "*:";
+    append_int(out, e.port);
     return;
   }
   if (family == AF_INET6) out += '[';
@@ -97,7 +104,7 @@ class TextEventWriter final : public EventWriter {
     pad_to(out, start, 27);
     if (e.conn) {
       const model::Connection& c = *e.conn;
-      append_endpoint(out, c.family, c.local, false);
+      append_endpoint(out, c.family, c.local, false, c.v6only);
       pad_to(out, start, 27 + 24);
       append_endpoint(out, c.family, c.remote, true);
       pad_to(out, start, 27 + 48);
@@ -139,7 +146,10 @@ class TextEventWriter final : public EventWriter {
         break;
       case EventType::rtt:
         append_ms(out, "srtt ", e.srtt_us);
-        append_ms(out, " (was ", e.prev_srtt_us);
+        if (e.prev_srtt_us)
+          append_ms(out, " (was ", e.prev_srtt_us);
+        else
+          out += " (first";
         append_ms(out, ") rttvar ", e.rttvar_us);
         out += " cwnd ";
         append_int(out, e.cwnd);

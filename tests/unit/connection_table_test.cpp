@@ -370,6 +370,50 @@ TEST_F(TableTest, request_minisockets_are_reported_but_not_kept) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+// A [::] listener's IPV6_V6ONLY reaches the model from the dump
+// (INET_DIAG_SKV6ONLY) and from the records (SSTRACE_ID_V6ONLY), so that
+// state and table events spell its address as the snapshot does.
+TEST_F(TableTest, v6only_comes_from_the_dump_and_from_records) {
+  diag::SockInfo dual = dumped(30, kListen, 443, 0);
+  dual.family = AF_INET6;
+  dual.local.addr = {};
+  dual.remote.addr = {};
+  dual.has_v6only = true;
+  dual.v6only = false;
+  diag::SockInfo v6 = dual;
+  v6.cookie = 31;
+  v6.local.port = 444;
+  v6.v6only = true;
+  diag::SockInfo unknown = dual;
+  unknown.cookie = 32;
+  unknown.local.port = 445;
+  unknown.has_v6only = false;
+  table.seed(dual, {}, 1);
+  table.seed(v6, {}, 1);
+  table.seed(unknown, {}, 1);
+  ASSERT_NE(table.find({kNetns, 30}), nullptr);
+  ASSERT_NE(table.find({kNetns, 31}), nullptr);
+  ASSERT_NE(table.find({kNetns, 32}), nullptr);
+  EXPECT_FALSE(table.find({kNetns, 30})->v6only);
+  EXPECT_TRUE(table.find({kNetns, 31})->v6only);
+  EXPECT_FALSE(table.find({kNetns, 32})->v6only);
+
+  auto listen6 = [](uint64_t cookie, uint16_t port, bool v6only) {
+    sstrace_record r = state_rec(cookie, kClose, kListen, 10, port, 0);
+    r.id.family = AF_INET6;
+    std::memset(r.id.saddr, 0, sizeof r.id.saddr);
+    std::memset(r.id.daddr, 0, sizeof r.id.daddr);
+    if (v6only) r.id.flags |= SSTRACE_ID_V6ONLY;
+    return r;
+  };
+  table.apply(listen6(33, 8080, true));
+  table.apply(listen6(34, 8081, false));
+  ASSERT_NE(table.find({kNetns, 33}), nullptr);
+  ASSERT_NE(table.find({kNetns, 34}), nullptr);
+  EXPECT_TRUE(table.find({kNetns, 33})->v6only);
+  EXPECT_FALSE(table.find({kNetns, 34})->v6only);
+}
+
 TEST_F(TableTest, table_dump_lists_every_connection_then_the_count) {
   table.seed(dumped(20, kEstablished), {}, 1);
   table.seed(dumped(21, kListen, 80, 0), {}, 1);

@@ -197,6 +197,90 @@ TEST(EventJson, ipv6_and_the_unset_peer) {
   EXPECT_EQ(j["family"], "inet6");
 }
 
+// A socket's first rtt event has no previous value: the JSON leaves
+// prev_srtt_us out (0 is never a real srtt) and the text says "first".
+TEST(EventRtt, the_first_sample_has_no_previous_value) {
+  model::Connection c = connection(AF_INET, "10.1.2.3", 80, "192.168.100.200", 40000);
+  model::Event e;
+  e.conn = &c;
+  e.type = model::EventType::rtt;
+  e.srtt_us = 1000;
+  e.prev_srtt_us = 0;
+  e.rttvar_us = 1;
+  e.cwnd = 10;
+  sys::WallClock clock;
+  Captured json;
+  auto jw = make_json_event_writer(json.file(), clock);
+  jw->write(e);
+  e.srtt_us = 2000;
+  e.prev_srtt_us = 1000;
+  jw->write(e);
+  ASSERT_TRUE(jw->flush());
+  const std::vector<std::string> jl = json.lines();
+  ASSERT_EQ(jl.size(), 2u);
+  const auto first = nlohmann::json::parse(jl[0]);
+  EXPECT_EQ(first["type"], "rtt");
+  EXPECT_EQ(first["srtt_us"], 1000);
+  EXPECT_FALSE(first.contains("prev_srtt_us")) << jl[0];
+  const auto second = nlohmann::json::parse(jl[1]);
+  EXPECT_EQ(second["prev_srtt_us"], 1000) << jl[1];
+
+  e.srtt_us = 1000;
+  e.prev_srtt_us = 0;
+  Captured text;
+  auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
+  tw->write(e);
+  ASSERT_TRUE(tw->flush());
+  const std::string line = text.lines().at(0);
+  EXPECT_NE(line.find("srtt 1.000ms (first) rttvar 0.001ms cwnd 10"), std::string::npos) << line;
+  EXPECT_EQ(line.find("was"), std::string::npos) << line;
+}
+
+// One socket, one spelling: a dual-stack [::] listener is "*" in state
+// and table events as in snapshot events (and ss); a v6only one is "::".
+TEST(EventWildcard, a_dual_stack_ipv6_wildcard_is_spelled_as_ss_spells_it) {
+  model::Connection dual = connection(AF_INET6, "::", 443, "::", 0);
+  dual.state = diag::kListen;
+  dual.v6only = false;
+  model::Connection v6 = dual;
+  v6.key.cookie = 78;
+  v6.v6only = true;
+  model::Connection bound = connection(AF_INET6, "2001:db8::1", 443, "::", 0);
+  bound.v6only = false;
+  sys::WallClock clock;
+  Captured json;
+  auto jw = make_json_event_writer(json.file(), clock);
+  Captured text;
+  auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
+  for (const model::Connection* c : {&dual, &v6, &bound}) {
+    for (model::EventType type : {model::EventType::state, model::EventType::table}) {
+      model::Event e;
+      e.conn = c;
+      e.type = type;
+      e.old_state = diag::kClose;
+      e.new_state = diag::kListen;
+      jw->write(e);
+      tw->write(e);
+    }
+  }
+  ASSERT_TRUE(jw->flush());
+  ASSERT_TRUE(tw->flush());
+  const std::vector<std::string> jl = json.lines();
+  ASSERT_EQ(jl.size(), 6u);
+  const std::vector<std::string> want = {"*", "*", "::", "::", "2001:db8::1", "2001:db8::1"};
+  for (size_t i = 0; i < jl.size(); ++i) {
+    const auto j = nlohmann::json::parse(jl[i]);
+    EXPECT_EQ(j["laddr"], want[i]) << jl[i];
+    EXPECT_EQ(j["raddr"], "*") << jl[i];
+  }
+  const std::vector<std::string> tl = text.lines();
+  ASSERT_EQ(tl.size(), 6u);
+  const std::vector<std::string> want_text = {
+      "*:443 ", "*:443 ", "[::]:443 ", "[::]:443 ", "[2001:db8::1]:443 ", "[2001:db8::1]:443 "};
+  for (size_t i = 0; i < tl.size(); ++i)
+    EXPECT_EQ(tl[i].substr(27, want_text[i].size()), want_text[i]) << tl[i];
+}
+
 TEST(EventLost, both_writers_split_the_count_by_cause) {
   model::Event e;
   e.type = model::EventType::lost;
