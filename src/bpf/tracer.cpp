@@ -82,19 +82,29 @@ struct Tracer::Impl {
   std::vector<bpf_link*> links;
   int ncpus = 1;
 
+  bool mounted_tracefs = false;  // we mounted it: we unmount it
+
   ~Impl() {
     if (rb) ring_buffer__free(rb);
     for (auto* l : links) bpf_link__destroy(l);
     if (skel) sstrace_bpf__destroy(skel);
+    // Leave the host as we found it. Not MNT_DETACH: if something else
+    // started using it meanwhile (EBUSY), it stays.
+    if (mounted_tracefs) umount(kTracefs);
   }
 };
 
-Result<void> ensure_tracefs() {
+Result<bool> ensure_tracefs() {
   struct stat st {};
-  if (stat((std::string(kTracefs) + "/events").c_str(), &st) == 0) return {};
-  if (mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0 && errno != EBUSY)
-    return sys_error(std::string("failed to mount tracefs on ") + kTracefs);
-  return {};
+  const std::string events = std::string(kTracefs) + "/events";
+  if (stat(events.c_str(), &st) == 0) return false;
+  // Mounted but unreadable (EACCES under a restricted user, say) is not the
+  // same problem as "not mounted": say which.
+  if (errno != ENOENT) return sys_error("tracefs is mounted but " + events + " cannot be read");
+  if (mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0)
+    return sys_error(std::string("tracefs is not mounted and mounting it on ") + kTracefs +
+                     " failed");
+  return true;
 }
 
 namespace {
@@ -142,14 +152,17 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
         "this kernel has no BTF (/sys/kernel/btf/vmlinux): sstrace needs CONFIG_DEBUG_INFO_BTF=y",
         errno};
   }
-  bool tracefs_ok = ensure_tracefs().ok();
+  Result<bool> tracefs = ensure_tracefs();
+  const bool tracefs_ok = tracefs.ok();
+  const std::string tracefs_problem = tracefs_ok ? "" : tracefs.error().str();
+  im.mounted_tracefs = tracefs_ok && *tracefs;
   for (const Hook& h : kHooks) {
     bpf_program* prog = bpf_object__find_program_by_name(im.skel->obj, h.program);
     if (!prog) continue;
     std::string why;
     if (h.btf_typedef && btf__find_by_name_kind(vmlinux, h.btf_typedef, BTF_KIND_TYPEDEF) < 0)
       why = "the kernel has no such tracepoint";
-    if (h.tracefs_event && !tracefs_ok) why = "tracefs is not mounted and could not be mounted";
+    if (h.tracefs_event && !tracefs_ok) why = tracefs_problem;
     if (h.tracefs_event && tracefs_ok && !tracefs_event_exists(h.tracefs_event))
       why = "the kernel has no such tracepoint (CONFIG_FTRACE_SYSCALLS?)";
     if (why.empty()) continue;

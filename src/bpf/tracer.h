@@ -78,7 +78,9 @@ class Tracer {
   RecordHandler handler_;
 };
 
-// Makes sure tracefs is mounted (classic tracepoints attach through it).
-Result<void> ensure_tracefs();
+// Makes sure tracefs is mounted (classic tracepoints attach through it):
+// true when this call mounted it (the caller unmounts it when done), an
+// error saying whether it is missing or unreadable.
+Result<bool> ensure_tracefs();
 
 }  // namespace sstrace::bpf
