@@ -3,10 +3,26 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/app.h"
 #include "common/result.h"
+#include "output/terminal_text.h"
 #include "sys/stdio_guard.h"
+
+namespace {
+
+// One line, always, and nothing a terminal would act on: messages quote
+// arguments, file names and filter words, which may hold anything.
+void print_error(const char* prefix, const char* what) {
+  std::string line = "sstrace: ";
+  line += prefix;
+  sstrace::output::append_terminal_safe(line, what);
+  line += '\n';
+  std::fputs(line.c_str(), stderr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Before anything opens a descriptor: a closed fd 1 would otherwise be
@@ -22,13 +38,13 @@ int main(int argc, char** argv) {
           "standard output is closed (>&-): give it a file, a pipe or /dev/null");
     return sstrace::cli::run(argc, argv);
   } catch (const sstrace::UsageError& e) {
-    std::fprintf(stderr, "sstrace: %s\n", e.what());
+    print_error("", e.what());
     return 2;
   } catch (const sstrace::FatalError& e) {
-    std::fprintf(stderr, "sstrace: %s\n", e.what());
+    print_error("", e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sstrace: internal error: %s\n", e.what());
+    print_error("internal error: ", e.what());
     return 1;
   }
 }

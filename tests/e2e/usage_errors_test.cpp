@@ -97,6 +97,18 @@ TEST(UsageErrors, filter_files_that_are_not_filters_exit_2_with_one_line) {
   unlink(big.c_str());
 }
 
+// Messages quote what they were given: an escape sequence or a newline in
+// it must come out visible, on one line.
+TEST(UsageErrors, control_characters_in_arguments_are_escaped_in_the_one_line) {
+  EXPECT_TRUE(usage_error({{"snapshot", "-tan", "sport = :ab\x1b[2J"}, "\\x1b[2J"}));
+  RunResult r = run_sstrace({"snapshot", "-tan", "-F", "/nonexistent/a\nb\x07"});
+  EXPECT_TRUE(r.status == 1 || r.status == 2) << r.status;
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/a\\x0ab\\x07"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
+  EXPECT_EQ(r.err.find('\x07'), std::string::npos);
+}
+
 TEST(UsageErrors, missing_filter_file_is_an_error_with_one_line) {
   // ss treats an unreadable -F file as a usage error too; either way it is
   // one line that names the file, and not success.
