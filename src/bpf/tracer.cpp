@@ -177,6 +177,9 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
 
   if (int err = sstrace_bpf__load(im.skel)) {
     int e = -err;
+    // Every map and program is a descriptor: the verifier is not to blame.
+    if (e == EMFILE || e == ENFILE)
+      return Error{"failed to load the BPF programs: out of file descriptors (raise ulimit -n)", e};
     if (e == EPERM || e == EACCES)
       return Error{"failed to load the BPF programs (run as root or with CAP_BPF and CAP_PERFMON)",
                    e};

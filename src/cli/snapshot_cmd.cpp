@@ -94,7 +94,8 @@ int dump_raw(const Options& opts, uint32_t states) {
   if (!opts.tcp) throw UsageError("-D: writes the TCP dump, but the options select no TCP sockets");
   bool to_stdout = opts.diag_file == "-";
   std::FILE* out = to_stdout ? stdout : std::fopen(opts.diag_file.c_str(), "wb");
-  if (!out) fatal(sys_error("cannot open -D file '" + opts.diag_file + "'"));
+  // A path problem: no sock_diag or privilege hint, which would mislead.
+  if (!out) throw FatalError(sys_error("cannot open -D file '" + opts.diag_file + "'").str());
   diag::DumpRequest req;
   req.tcp = true;
   req.ipv4 = opts.ipv4;
@@ -107,7 +108,8 @@ int dump_raw(const Options& opts, uint32_t states) {
   bool write_failed = std::fflush(out) != 0 || std::ferror(out);
   if (!to_stdout) write_failed = std::fclose(out) != 0 || write_failed;
   if (!done) fatal(done.error());
-  if (write_failed) fatal(sys_error("cannot write -D file '" + opts.diag_file + "'"));
+  if (write_failed)
+    throw FatalError(sys_error("cannot write -D file '" + opts.diag_file + "'").str());
   return 0;
 }
 

@@ -109,6 +109,23 @@ TEST(UsageErrors, control_characters_in_arguments_are_escaped_in_the_one_line) {
   EXPECT_EQ(r.err.find('\x07'), std::string::npos);
 }
 
+// A hint must name the real cause: a -D path is about the path (it was
+// blamed on sock_diag), too few descriptors about ulimit (it was blamed on
+// the verifier).
+TEST(UsageErrors, hints_name_the_real_cause) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  RunResult d = run_sstrace({"snapshot", "-tan", "-D", "/nonexistent/raw.bin"});
+  EXPECT_EQ(d.status, 1);
+  ASSERT_EQ(d.err_lines().size(), 1u) << d.err;
+  EXPECT_NE(d.err.find("/nonexistent/raw.bin': No such file or directory"), std::string::npos);
+  EXPECT_EQ(d.err.find("modprobe"), std::string::npos) << d.err;
+  RunResult f = run_shell("ulimit -n 12; exec " + sstrace_binary() + " --duration 1 >/dev/null");
+  EXPECT_EQ(f.status, 1);
+  ASSERT_EQ(f.err_lines().size(), 1u) << f.err;
+  EXPECT_NE(f.err.find("ulimit -n"), std::string::npos) << f.err;
+  EXPECT_EQ(f.err.find("verifier"), std::string::npos) << f.err;
+}
+
 TEST(UsageErrors, missing_filter_file_is_an_error_with_one_line) {
   // ss treats an unreadable -F file as a usage error too; either way it is
   // one line that names the file, and not success.
