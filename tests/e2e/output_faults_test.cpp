@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "harness.h"
@@ -72,37 +73,36 @@ void expect_full_disk_failure(const RunResult& r, const std::string& file, bool 
   }
 }
 
-TEST(OutputFaults, live_stream_on_a_full_tmpfs_is_exit_1_with_whole_lines) {
-  SSTRACE_REQUIRE_PRIVILEGES();
+// Runs the command argv_for(namespace, json) gives into a file on a 64 KiB
+// tmpfs, in JSON and in text, with enough sockets to fill it.
+void expect_whole_lines_on_a_full_tmpfs(
+    const std::function<std::vector<std::string>(const std::string&, bool)>& argv_for) {
   Netns ns;
   SocketSet set(ns);
   many_listeners(set, 1000);
   TinyFs fs;
   for (bool json : {true, false}) {
-    std::string file = fs.file(json ? "events.jsonl" : "events.txt");
-    RunResult r = run_shell(shell_join({sstrace_binary(), json ? "--json" : "-n", "-N", ns.name(),
-                                        "--duration", "20"}) +
-                                " > " + file,
-                            60s);
+    std::string file = fs.file(json ? "out.jsonl" : "out.txt");
+    RunResult r = run_shell(shell_join(argv_for(ns.name(), json)) + " > " + file, 60s);
     expect_full_disk_failure(r, file, json);
     unlink(file.c_str());
   }
 }
 
+TEST(OutputFaults, live_stream_on_a_full_tmpfs_is_exit_1_with_whole_lines) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  expect_whole_lines_on_a_full_tmpfs([](const std::string& ns, bool json) {
+    return std::vector<std::string>{
+        sstrace_binary(), json ? "--json" : "-n", "-N", ns, "--duration", "20"};
+  });
+}
+
 TEST(OutputFaults, snapshot_on_a_full_tmpfs_is_exit_1_with_whole_lines) {
   SSTRACE_REQUIRE_PRIVILEGES();
-  Netns ns;
-  SocketSet set(ns);
-  many_listeners(set, 1000);
-  TinyFs fs;
-  for (bool json : {true, false}) {
-    std::string file = fs.file(json ? "snap.jsonl" : "snap.txt");
-    RunResult r = run_shell(shell_join({sstrace_binary(), "snapshot", "-tanie", "-N", ns.name()}) +
-                                (json ? " --json" : "") + " > " + file,
-                            60s);
-    expect_full_disk_failure(r, file, json);
-    unlink(file.c_str());
-  }
+  expect_whole_lines_on_a_full_tmpfs([](const std::string& ns, bool json) {
+    return std::vector<std::string>{sstrace_binary(), "snapshot", json ? "--json" : "-n",
+                                    "-tanie",         "-N",       ns};
+  });
 }
 
 TEST(OutputFaults, dev_full_is_exit_1_naming_it) {
