@@ -57,6 +57,10 @@ void install_signal_handlers() {
   sigaction(SIGUSR1, &sa, nullptr);
   // A closed stdout is a clean stop (CONTRACT.md): see it as EPIPE.
   signal(SIGPIPE, SIG_IGN);
+  // SIGHUP is logrotate's "reopen your file"; with no file of our own to
+  // reopen (there is no --output yet) it must not stop a service. A
+  // terminal that really hung up is seen on stdout (POLLHUP, EIO).
+  signal(SIGHUP, SIG_IGN);
 }
 
 constexpr uint32_t kAllTcpStates = ((1u << diag::kMaxState) - 1) & ~1u;

@@ -166,5 +166,16 @@ TEST(OutputFaults, sigusr1_right_after_exec_does_not_kill) {
   EXPECT_NE(r.out.find("sstrace-exit=0"), std::string::npos) << describe(r) << r.out;
 }
 
+TEST(OutputFaults, sighup_is_ignored_by_the_live_stream) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  RunResult r =
+      run_shell(shell_join({sstrace_binary(), "--json", "-N", ns.name(), "--duration", "3"}) +
+                    " > /dev/null & p=$!; sleep 1; kill -HUP $p; wait $p; "
+                    "echo \"sstrace-exit=$?\"",
+                30s);
+  EXPECT_NE(r.out.find("sstrace-exit=0"), std::string::npos) << describe(r) << r.out;
+}
+
 }  // namespace
 }  // namespace sstrace::e2e
