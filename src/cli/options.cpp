@@ -422,8 +422,11 @@ bool apply_family(Selection& sel, const std::string& v) {
   return true;
 }
 
-void apply_query(Selection& sel, const std::string& v) {
+// Applies -A's list; returns whether it names TCP's table alone (the only
+// one the live stream follows).
+bool apply_query(Selection& sel, const std::string& v) {
   sel.start_query();
+  bool tcp_only = true;
   size_t pos = 0;
   while (true) {
     size_t comma = v.find(',', pos);
@@ -437,21 +440,11 @@ void apply_query(Selection& sel, const std::string& v) {
     auto it = query_tables().find(name);
     if (it == query_tables().end()) throw UsageError("-A: unknown socket table '" + item + "'");
     sel.set_tables(it->second, enable);
+    tcp_only = tcp_only && item == "tcp";
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
-}
-
-// -A's list names TCP's table alone (the only one the live stream follows).
-bool names_tcp_only(const std::string& list) {
-  size_t pos = 0;
-  for (;;) {
-    size_t comma = list.find(',', pos);
-    if (list.compare(pos, comma == std::string::npos ? std::string::npos : comma - pos, "tcp") != 0)
-      return false;
-    if (comma == std::string::npos) return true;
-    pos = comma + 1;
-  }
+  return tcp_only;
 }
 
 // ss letters sstrace deliberately lacks: a clearer word than "unknown".
@@ -565,7 +558,7 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
   const char letter = letter_.at(opt);
   if (letters_given_.find(letter) == std::string::npos) letters_given_ += letter;
   if (std::string_view("uxw0").find(letter) != std::string_view::npos ||
-      (letter == 'f' && v != "inet" && v != "inet6") || (letter == 'A' && !names_tcp_only(v)))
+      (letter == 'f' && v != "inet" && v != "inet6"))
     non_tcp_selection_ = true;
   switch (letter) {
     case 't':
@@ -593,7 +586,7 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       if (!apply_family(sel, v)) help_ = true;
       break;
     case 'A':
-      apply_query(sel, v);
+      if (!apply_query(sel, v)) non_tcp_selection_ = true;
       break;
     case 'a':
       sel.set_state_filter(kAllStates);
