@@ -3,13 +3,23 @@
 #include "cli/live_cmd.h"
 #include "cli/options.h"
 #include "cli/snapshot_cmd.h"
+#include "cli/stream_views.h"
+#include "common/result.h"
 
 namespace sstrace::cli {
 
 int run(int argc, char** argv) {
   std::optional<Options> opts = parse_options(argc, argv);
   if (!opts) return 0;  // -h or -V: printed, done
-  return opts->command == Command::snapshot ? run_snapshot(*opts) : run_live(*opts);
+  switch (opts->command) {
+    case Command::snapshot:
+      return run_snapshot(*opts);
+    case Command::top:
+      throw UsageError("top: not built yet");
+    case Command::live:
+      break;
+  }
+  return run_live(*opts, make_stream_views);
 }
 
 }  // namespace sstrace::cli

@@ -18,6 +18,7 @@
 
 #include "bpf/owner_iter.h"
 #include "bpf/tracer.h"
+#include "cli/live_view.h"
 #include "cli/stream_filter.h"
 #include "common/result.h"
 #include "diag/sock_diag.h"
@@ -71,7 +72,8 @@ constexpr uint64_t kReaderCheckNs = 100'000'000;  // a closed pipe ends us withi
 
 class LiveStream {
  public:
-  explicit LiveStream(const Options& opts) : opts_(opts) {}
+  LiveStream(const Options& opts, MakeViews make_views)
+      : opts_(opts), make_views_(std::move(make_views)) {}
   int run();
 
  private:
@@ -90,9 +92,18 @@ class LiveStream {
   void sweep_minisockets(uint64_t now, bool all);
   void resync(uint64_t now);
   void emit_simple(model::EventType type, uint64_t count);
+  void write(const model::Event& e);
   bool flush();
+  void tick_views(uint64_t now);
+  bool views_want_stop() const;
+  void finish(uint64_t now);
+  void report_lost_on_stderr() const;
 
   const Options& opts_;
+  MakeViews make_views_;
+  std::vector<std::unique_ptr<LiveView>> views_;
+  // Whether events are written: not with --quiet, and never by top.
+  bool write_events_ = false;
   uint32_t netns_ = 0;
   filter::Filter filter_;
   sys::WallClock clock_;
@@ -185,6 +196,13 @@ void LiveStream::on_record(const sstrace_record& r) {
 
 void LiveStream::on_event(const model::Event& e) {
   if (!stream_filter_.shows(e)) return;
+  write(e);
+}
+
+// To the views, then (unless --quiet) to the stream.
+void LiveStream::write(const model::Event& e) {
+  for (auto& v : views_) v->on_event(e);
+  if (!write_events_) return;
   writer_->write(e);
   ++events_;
 }
@@ -194,11 +212,21 @@ void LiveStream::emit_simple(model::EventType type, uint64_t count) {
   e.type = type;
   e.ts_ns = sys::monotonic_now_ns();
   e.count = count;
-  writer_->write(e);
-  ++events_;
+  write(e);
+}
+
+void LiveStream::tick_views(uint64_t now) {
+  for (auto& v : views_) v->on_tick(now);
+}
+
+bool LiveStream::views_want_stop() const {
+  for (const auto& v : views_)
+    if (v->wants_stop()) return true;
+  return false;
 }
 
 bool LiveStream::flush() {
+  if (!writer_) return true;
   if (pipe_closed_ || writer_->flush()) return !pipe_closed_;
   const int err = writer_->error();
   if (err != EPIPE)
@@ -286,8 +314,7 @@ void LiveStream::check_lost() {
   e.ringbuf_full = ringbuf_full - ringbuf_full_reported_;
   e.missed_runs = missed_runs - missed_runs_reported_;
   e.count = e.ringbuf_full + e.missed_runs;
-  writer_->write(e);
-  ++events_;
+  write(e);
   ringbuf_full_reported_ = ringbuf_full;
   missed_runs_reported_ = missed_runs;
   lost_reported_ = ringbuf_full + missed_runs;
@@ -355,7 +382,7 @@ void LiveStream::stream() {
   uint64_t resync_every = uint64_t(opts_.resync_s * 1e9);
   uint64_t next_resync = resync_every ? start + resync_every : 0;
 
-  while (!g_stop && !pipe_closed_) {
+  while (!g_stop && !pipe_closed_ && !views_want_stop()) {
     uint64_t now = sys::monotonic_now_ns();
     int timeout = kPollMs;
     if (deadline) {
@@ -385,6 +412,7 @@ void LiveStream::stream() {
       clock_.refresh();
       next_clock = now + kClockRefreshNs;
     }
+    tick_views(now);
     flush();
     // `sstrace | head -1` on a quiet host: no write will fail, so ask.
     if (now >= next_reader_check) {
@@ -410,8 +438,15 @@ int LiveStream::run() {
   // namespace it will be applied to.
   setup_namespace();
   setup_filter();
-  writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
-                       : output::make_text_event_writer(stdout, clock_, output::EventFormat{});
+  if (opts_.command == Command::live) {
+    writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
+                         : output::make_text_event_writer(stdout, clock_, output::EventFormat{});
+    write_events_ = !opts_.quiet;
+  }
+  // In the followed namespace: views read what belongs to it (the
+  // ephemeral port range, sockstat).
+  LiveSetup setup{opts_, netns_, writer_.get(), clock_};
+  views_ = make_views_(setup);
   // Owners are listed before attaching, so the ring buffer does not fill
   // meanwhile (the /proc fallback takes seconds on a busy host). Sockets
   // born after it get their owners from connect/accept records.
@@ -419,24 +454,42 @@ int LiveStream::run() {
   start_tracer();
   seed(owners);
   stream();
-  if (!pipe_closed_) {
-    model::Event e;
-    e.type = model::EventType::exit;
-    e.ts_ns = sys::monotonic_now_ns();
-    e.count = events_ + 1;
-    e.lost_total = lost_reported_;
-    e.missed_rtt_samples = tracer_->missed_rtt_samples();
-    e.prefiltered = tracer_->stat(SSTRACE_STAT_FILTERED);
-    writer_->write(e);
-    flush();
-  }
+  finish(sys::monotonic_now_ns());
   return 0;
+}
+
+void LiveStream::finish(uint64_t now) {
+  for (auto& v : views_) v->on_stop(now);
+  if (!write_events_) {
+    flush();  // -s --quiet: the last summaries
+    report_lost_on_stderr();
+    return;
+  }
+  if (pipe_closed_) return;
+  model::Event e;
+  e.type = model::EventType::exit;
+  e.ts_ns = now;
+  e.count = events_ + 1;
+  e.lost_total = lost_reported_;
+  e.missed_rtt_samples = tracer_->missed_rtt_samples();
+  e.prefiltered = tracer_->stat(SSTRACE_STAT_FILTERED);
+  writer_->write(e);
+  flush();
+}
+
+// With no event output there is no `exit` event to carry the count, and a
+// loss must never go unsaid.
+void LiveStream::report_lost_on_stderr() const {
+  if (lost_reported_ == 0) return;
+  std::fprintf(stderr, "sstrace: %llu kernel records lost (%llu ring buffer full, %llu missed runs)\n",
+               (unsigned long long)lost_reported_, (unsigned long long)ringbuf_full_reported_,
+               (unsigned long long)missed_runs_reported_);
 }
 
 }  // namespace
 
-int run_live(const Options& opts) {
-  LiveStream live(opts);
+int run_live(const Options& opts, MakeViews make_views) {
+  LiveStream live(opts, std::move(make_views));
   return live.run();
 }
 

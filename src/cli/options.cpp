@@ -249,6 +249,11 @@ constexpr std::string_view kLongOptions[] = {
     "rtt-interval-ms",
     "ringbuf-kib",
     "all-netns",
+    "quiet",
+    "metrics-peers",
+    "interval",
+    "by",
+    "batch",
 };
 // Long options that take a value. The others are flags, and "--tcp=1" is a
 // mistake rather than a flag value.
@@ -266,6 +271,9 @@ constexpr std::string_view kValueOptions[] = {
     "rtt-min-change-pct",
     "rtt-interval-ms",
     "ringbuf-kib",
+    "metrics-peers",
+    "interval",
+    "by",
 };
 
 bool takes_value(std::string_view name) {
@@ -310,6 +318,9 @@ std::vector<std::string> prepare_args(int argc, char** argv, Command& command) {
   int first = 1;
   if (argc > 1 && std::string_view(argv[1]) == "snapshot") {
     command = Command::snapshot;
+    first = 2;
+  } else if (argc > 1 && std::string_view(argv[1]) == "top") {
+    command = Command::top;
     first = 2;
   }
   bool options_done = false;
@@ -395,6 +406,20 @@ std::string parse_metrics_addr(const std::string& opt, const std::string& v) {
   bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
   if (!bracketed && host.find_first_of(":[]") != std::string::npos) throw bad();
   return v;
+}
+
+// --interval: rates over less than 0.1 s are noise, and a frame every
+// hour is not a view.
+double parse_interval(const std::string& opt, const std::string& v) {
+  double d = parse_seconds(opt, v);
+  if (d < 0.1 || d > 3600) throw UsageError(opt + ": '" + v + "' is not between 0.1 and 3600 seconds");
+  return d;
+}
+
+std::string parse_by(const std::string& opt, const std::string& v) {
+  for (const char* w : {"peer", "port", "peer-port", "process"})
+    if (v == w) return v;
+  throw UsageError(opt + ": '" + v + "' is not one of peer, port, peer-port, process");
 }
 
 std::string check_netns_name(const std::string& opt, const std::string& v) {
@@ -522,6 +547,8 @@ class Parser {
   void apply(CLI::Option* opt, const std::string& v, Selection& sel);
   void reject_live_only_in_snapshot() const;
   void reject_snapshot_only_in_live() const;
+  void reject_misplaced_long_options() const;
+  void check_quiet() const;
 
   CLI::App app_{"sstrace"};
   Options opts_;
@@ -553,6 +580,16 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.ringbuf_kib = parse_ringbuf_kib(o, v);
     else if (n == "all-netns")
       opts_.all_netns = true;
+    else if (n == "quiet")
+      opts_.quiet = true;
+    else if (n == "metrics-peers")
+      opts_.metrics_peers = parse_u32(o, v, "a number of peers");
+    else if (n == "interval")
+      opts_.interval_s = parse_interval(o, v);
+    else if (n == "by")
+      opts_.by = parse_by(o, v);
+    else if (n == "batch")
+      opts_.batch = true;
     return;
   }
   const char letter = letter_.at(opt);
@@ -663,6 +700,33 @@ void Parser::reject_live_only_in_snapshot() const {
       throw UsageError("--" + name + ": only the live stream takes this option");
 }
 
+// Options of one live command that the other would ignore.
+const char* not_for_command(Command c, const std::string& name) {
+  if (c == Command::live && (name == "by" || name == "batch"))
+    return "only 'sstrace top' takes this option";
+  if (c == Command::top && name == "quiet")
+    return "top writes no events to quiet";
+  if (c == Command::top && name == "resync")
+    return "top counts from the live table; --resync is the event stream's";
+  return nullptr;
+}
+
+void Parser::reject_misplaced_long_options() const {
+  for (const auto& [opt, name] : long_)
+    if (opt->count() > 0)
+      if (const char* why = not_for_command(opts_.command, name))
+        throw UsageError("--" + name + ": " + why);
+}
+
+// --quiet leaves only the aggregate outputs; with none of them there would
+// be nothing at all.
+void Parser::check_quiet() const {
+  if (opts_.quiet && !opts_.summary && opts_.metrics_addr.empty())
+    throw UsageError("--quiet: with no -s and no --metrics there would be no output at all");
+  if (opts_.metrics_peers && opts_.metrics_addr.empty())
+    throw UsageError("--metrics-peers: only with --metrics");
+}
+
 // Why each ss letter that means nothing to the live stream is refused
 // there: an option that parses and changes nothing would let a person
 // believe it did (`sstrace -l` still streams every state).
@@ -672,8 +736,6 @@ const char* snapshot_only_letter(char c) {
       return "the live stream follows every state; to see listeners, filter with 'state listening'";
     case 'r':
       return "the live stream prints addresses as numbers only";
-    case 's':
-      return "a live summary is not built yet; 'sstrace snapshot -s' prints ss -s";
     case 'i':
     case 'e':
     case 'o':
@@ -690,10 +752,14 @@ const char* snapshot_only_letter(char c) {
 }
 
 void Parser::reject_snapshot_only_in_live() const {
-  if (opts_.command != Command::live) return;
-  for (char c : letters_given_)
+  if (opts_.command == Command::snapshot) return;
+  const char* what = opts_.command == Command::top ? "of top" : "of the live stream";
+  for (char c : letters_given_) {
+    if (c == 's' && opts_.command == Command::top)
+      throw UsageError("-s: not an option of top: its header carries the summary's counts");
     if (const char* why = snapshot_only_letter(c))
-      throw UsageError(std::string("-") + c + ": not an option of the live stream: " + why);
+      throw UsageError(std::string("-") + c + ": not an option " + what + ": " + why);
+  }
   // -u, -x, -w, -0, and -f or -A naming another table: the stream is TCP's.
   if (non_tcp_selection_)
     throw UsageError(
@@ -701,6 +767,8 @@ void Parser::reject_snapshot_only_in_live() const {
         "tcp, are 'sstrace snapshot' options");
   if (!opts_.metrics_addr.empty())
     throw UsageError("--metrics: the metrics endpoint is not built yet");
+  reject_misplaced_long_options();
+  check_quiet();
 }
 
 std::optional<Options> Parser::parse(int argc, char** argv) {
@@ -727,9 +795,9 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   };
   for (const auto& l : kLetters) letter_[l.value ? value(l.names) : flag(l.names)] = l.c;
   for (const char* n : {"duration", "resync", "metrics", "rtt-min-change-us", "rtt-min-change-pct",
-                        "rtt-interval-ms", "ringbuf-kib"})
+                        "rtt-interval-ms", "ringbuf-kib", "metrics-peers", "interval", "by"})
     long_[value(std::string("--") + n)] = n;
-  long_[flag("--all-netns")] = "all-netns";
+  for (const char* n : {"all-netns", "quiet", "batch"}) long_[flag(std::string("--") + n)] = n;
 
   std::vector<std::string> args = prepare_args(argc, argv, opts_.command);
   // CLI11 reads a word like "[::1]" as a bracketed list and strips it to

@@ -11,7 +11,7 @@
 
 namespace sstrace::cli {
 
-enum class Command { live, snapshot };
+enum class Command { live, snapshot, top };
 
 struct Options {
   Command command = Command::live;
@@ -68,6 +68,15 @@ struct Options {
   uint32_t rtt_min_change_pct = 20;   // --rtt-min-change-pct: relative srtt move to report
   uint32_t rtt_interval_ms = 1000;  // --rtt-interval-ms: at most one rtt event per socket per this
   uint32_t ringbuf_kib = 8192;      // --ringbuf-kib: ring buffer size (power of two)
+  bool quiet = false;               // --quiet: no event output (-s or --metrics only)
+  uint32_t metrics_peers = 0;       // --metrics-peers N: peer labels for the N busiest (0: none)
+
+  // Live stream and top.
+  double interval_s = 1;  // --interval SECONDS: -s summaries, top frames
+
+  // top only.
+  std::string by = "peer-port";  // --by peer|port|peer-port|process
+  bool batch = false;            // --batch: plain text frames, as top -b
 };
 
 // Parses argv. Throws UsageError (one line: what and where) on a bad option;

@@ -9,6 +9,7 @@ namespace {
 constexpr const char kUsage[] =
     R"(Usage: sstrace [ OPTIONS ] [ FILTER ]            live stream of TCP events
        sstrace snapshot [ OPTIONS ] [ FILTER ]   one dump, like ss, then exit
+       sstrace top [ OPTIONS ] [ FILTER ]        refreshing view of churn (q quits)
 
    -h, --help          print this help and exit
    -V, --version       print the version and exit
@@ -62,7 +63,11 @@ sstrace:
    -v, --verbose       debug notes (and libbpf's log) on stderr
 
 live stream only (it follows TCP in every state; of ss's letters it takes
--t -a -n -4 -6 -f inet|inet6 -A tcp -m -N -F):
+-t -a -n -4 -6 -f inet|inet6 -A tcp -m -s -N -F):
+   -s, --summary                every --interval, ss -s's counts and the
+                                interval's rates, among the events
+       --quiet                  no events: only what -s writes
+       --interval=SECONDS       -s summaries and top frames (default 1)
        --duration=SECONDS       stop by itself after SECONDS, > 0 (default:
                                 run until SIGINT or SIGTERM)
        --resync=SECONDS         compare the live table with a fresh dump
@@ -75,6 +80,13 @@ live stream only (it follows TCP in every state; of ss's letters it takes
        --ringbuf-kib=KIB        ring buffer size, a power of two (default 8192)
        --all-netns              follow every network namespace on the host
                                 (not with -N)
+
+top only (and -N, --all-netns, --duration, --interval, -j, a FILTER):
+       --by=peer|port|peer-port|process
+                                the first grouping (default peer-port; g
+                                cycles); port is the service port
+       --batch                  plain text frames, one per interval (top -b)
+   -j, --json                   one `top` JSON object per interval
 
 Exit status: 0 done, 2 bad usage, 1 anything else.
 )";

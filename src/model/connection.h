@@ -39,6 +39,16 @@ enum class ClosedBy : uint8_t {
   listener,      // a listening socket was closed
 };
 
+// Who opened a connection: the churn views key it by its service port
+// (the listener's port: the local port of a passive open, the remote port of
+// an active one), never by its ephemeral port.
+enum class Direction : uint8_t {
+  unknown,
+  in,      // passive: a child of one of our listeners
+  out,     // active: we called connect()
+  listen,  // a listening socket
+};
+
 struct Connection {
   SockKey key;
   uint8_t family = 0;  // AF_INET / AF_INET6
@@ -50,6 +60,7 @@ struct Connection {
   uint8_t state = 0;            // diag::TcpState
   bool minisocket = false;      // a timewait minisocket (TIME-WAIT or FIN-WAIT-2 substate)
   bool seeded = false;          // came from the seeding dump (existed before sstrace)
+  Direction dir = Direction::unknown;
   uint64_t state_since_ns = 0;  // CLOCK_MONOTONIC; 0 = unknown
   uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)
   uint64_t check_at_ns = 0;     // minisocket: when to ask the kernel whether it is gone

@@ -218,6 +218,15 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
   return c;
 }
 
+// A dump does not say who opened a connection. The kernel dumps listeners
+// before the established hash (inet_diag_dump_icsk), so a connection on a
+// listener's port is taken as its child, any other as an active open. (An
+// active socket bound to a listening port by SO_REUSEADDR reads "in".)
+Direction ConnectionTable::seeded_direction(const Connection& c) const {
+  if (c.state == TcpState::kListen) return Direction::listen;
+  return listeners_.count({c.key.netns, c.local.port}) ? Direction::in : Direction::out;
+}
+
 bool ConnectionTable::is_timewait_minisocket(const diag::SockInfo& s) {
   return s.inode == 0 && s.timer == 3;  // idiag_timer 3: timewait (net/ipv4/inet_diag.c)
 }
@@ -245,6 +254,7 @@ void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketU
     sink_(e);
     return;
   }
+  c.dir = seeded_direction(c);
   auto [it, inserted] = conns_.insert_or_assign(c.key, std::move(c));
   index(it->second);
   if (it->second.minisocket) schedule_check(it->second, it->second.check_at_ns);
@@ -324,6 +334,9 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
     // Born now when the kernel reports its first state (CLOSE for an active
     // open, LISTEN for a passive child cloned from its listener).
     if (s.old_state == TcpState::kClose || s.old_state == TcpState::kListen) c.born_ns = r.ts_ns;
+    if (s.old_state == TcpState::kListen) c.dir = Direction::in;
+    if (s.old_state == TcpState::kClose && s.new_state == TcpState::kSynSent) c.dir = Direction::out;
+    if (s.new_state == TcpState::kListen) c.dir = Direction::listen;
     if (s.old_state == TcpState::kListen && !c.owner.known()) {
       auto l = listeners_.find({r.id.netns, r.id.sport});
       if (l != listeners_.end())

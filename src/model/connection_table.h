@@ -115,6 +115,7 @@ class ConnectionTable {
 
   static Connection from_dump(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
                               uint64_t now_ns);
+  Direction seeded_direction(const Connection& c) const;
   static bool is_timewait_minisocket(const diag::SockInfo& s);
   static bool is_request_minisocket(const diag::SockInfo& s);
   Connection& find_or_create(const sstrace_record& r, uint8_t state_if_new,

@@ -116,6 +116,11 @@ class JsonEventWriter final : public EventWriter {
     buf_.maybe_flush();
   }
 
+  void write_text(std::string_view text) override {
+    buf_.str().append(text);
+    buf_.maybe_flush();
+  }
+
   bool flush() override { return buf_.flush(); }
   int error() const override { return buf_.error(); }
 

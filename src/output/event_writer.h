@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <string_view>
 
 #include "model/event.h"
 #include "sys/clock.h"
@@ -16,6 +17,9 @@ class EventWriter {
  public:
   virtual ~EventWriter() = default;
   virtual void write(const model::Event& e) = 0;
+  // Text made elsewhere (the -s summaries), in order with the events;
+  // ends with a newline.
+  virtual void write_text(std::string_view text) = 0;
   // Writes what is buffered. False when a write failed: error() is EPIPE
   // when the reader went away (the caller stops cleanly, as `sstrace | head`
   // expects), any other errno a failure to report (ENOSPC, EIO, ...).

@@ -1,5 +1,6 @@
 #include "output/summary.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <ctime>
@@ -136,32 +137,44 @@ Result<Summary> read_summary(const std::string& net_dir) {
   return s;
 }
 
-void print_summary(std::FILE* out, const Summary& s) {
-  auto row = [out](const char* name, int64_t v4, int64_t v6) {
-    std::fprintf(out, "%s\t  %-9lld %-9lld %-9lld\n", name, static_cast<long long>(v4 + v6),
-                 static_cast<long long>(v4), static_cast<long long>(v6));
+std::string summary_text(const Summary& s) {
+  std::string out;
+  char line[160];
+  auto add = [&](int n) { out.append(line, size_t(std::clamp(n, 0, int(sizeof line) - 1))); };
+  auto row = [&](const char* name, int64_t v4, int64_t v6) {
+    add(std::snprintf(line, sizeof line, "%s\t  %-9lld %-9lld %-9lld\n", name,
+                      static_cast<long long>(v4 + v6), static_cast<long long>(v4),
+                      static_cast<long long>(v6)));
   };
-  std::fprintf(out, "Total: %lld\n", static_cast<long long>(s.sockets));
-  std::fprintf(out, "TCP:   %lld (estab %lld, closed %lld, orphaned %lld, timewait %lld)\n",
-               static_cast<long long>(s.tcp_total()), static_cast<long long>(s.tcp_estab),
-               static_cast<long long>(s.tcp_closed()), static_cast<long long>(s.tcp_orphan),
-               static_cast<long long>(s.tcp_tw));
-  std::fprintf(out, "\nTransport Total     IP        IPv6\n");
+  add(std::snprintf(line, sizeof line, "Total: %lld\n", static_cast<long long>(s.sockets)));
+  add(std::snprintf(line, sizeof line,
+                    "TCP:   %lld (estab %lld, closed %lld, orphaned %lld, timewait %lld)\n",
+                    static_cast<long long>(s.tcp_total()), static_cast<long long>(s.tcp_estab),
+                    static_cast<long long>(s.tcp_closed()), static_cast<long long>(s.tcp_orphan),
+                    static_cast<long long>(s.tcp_tw)));
+  out += "\nTransport Total     IP        IPv6\n";
   row("RAW", s.raw, s.raw6);
   row("UDP", s.udp, s.udp6);
   row("TCP", s.tcp_inuse, s.tcp6_inuse);
   row("INET", s.raw + s.udp + s.tcp_inuse, s.raw6 + s.udp6 + s.tcp6_inuse);
   row("FRAG", s.frag, s.frag6);
-  std::fprintf(out, "\n");
+  out += "\n";
+  return out;
 }
 
+void print_summary(std::FILE* out, const Summary& s) { std::fputs(summary_text(s).c_str(), out); }
+
 void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
+  std::fprintf(out, "%s\n", summary_json(s, netns, now_rfc3339()).dump().c_str());
+}
+
+nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts) {
   auto split = [](int64_t v4, int64_t v6) {
     return nlohmann::ordered_json{{"total", v4 + v6}, {"ip", v4}, {"ipv6", v6}};
   };
   nlohmann::ordered_json j;
   j["type"] = "summary";
-  j["ts"] = now_rfc3339();
+  j["ts"] = ts;
   j["v"] = 1;
   if (netns != 0) j["netns"] = netns;
   j["total"] = s.sockets;
@@ -177,7 +190,7 @@ void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
       {"inet", split(s.raw + s.udp + s.tcp_inuse, s.raw6 + s.udp6 + s.tcp6_inuse)},
       {"frag", split(s.frag, s.frag6)},
   };
-  std::fprintf(out, "%s\n", j.dump().c_str());
+  return j;
 }
 
 }  // namespace sstrace::output

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "common/result.h"
 
 namespace sstrace::output {
@@ -41,7 +43,10 @@ Result<int64_t> parse_snmp_curr_estab(std::string_view text);
 Result<Summary> read_summary(const std::string& net_dir = "/proc/thread-self/net");
 
 // Exactly ss -s's text.
+std::string summary_text(const Summary& s);
 void print_summary(std::FILE* out, const Summary& s);
+// The summary object; the live -s adds its interval's rates to it.
+nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts);
 // One JSON object: {"type":"summary","ts":...,"v":1,"netns":...,...}.
 // netns 0: not known, left out.
 void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns);

@@ -330,7 +330,7 @@ TEST(Options, duration_must_be_positive_and_finite) {
 // refuses ss's letters that mean nothing to it, and --metrics until it is
 // built, each with the reason.
 TEST(Options, live_stream_refuses_what_it_would_ignore) {
-  for (const char* l : {"-l", "-r", "-s", "-i", "-e", "-o", "-p", "-O", "-H"})
+  for (const char* l : {"-l", "-r", "-i", "-e", "-o", "-p", "-O", "-H"})
     EXPECT_EQ(usage_error({l}).rfind(std::string(l) + ": not an option of the live stream: ", 0),
               0u)
         << l << ": " << usage_error({l});
@@ -363,8 +363,37 @@ TEST(Options, live_stream_refuses_what_it_would_ignore) {
                     {"-f", "inet6"},
                     {"-A", "tcp"},
                     {"-m"},
+                    {"-s"},
                     {"-j"}})
     EXPECT_TRUE(parse(args).has_value()) << args[0];
+}
+
+TEST(Options, churn_view_options_belong_to_their_commands) {
+  Options o = ok({"-s", "--interval", "0.5", "--quiet"});
+  EXPECT_TRUE(o.summary);
+  EXPECT_TRUE(o.quiet);
+  EXPECT_EQ(o.interval_s, 0.5);
+  EXPECT_EQ(usage_error({"--quiet"}),
+            "--quiet: with no -s and no --metrics there would be no output at all");
+  EXPECT_EQ(usage_error({"--interval", "0"}), "--interval: '0' is not between 0.1 and 3600 seconds");
+  EXPECT_EQ(usage_error({"--interval", "x"}), "--interval: 'x' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--by", "port"}), "--by: only 'sstrace top' takes this option");
+  EXPECT_EQ(usage_error({"--batch"}), "--batch: only 'sstrace top' takes this option");
+  EXPECT_EQ(usage_error({"snapshot", "--interval", "1"}),
+            "--interval: only the live stream takes this option");
+
+  Options t = ok({"top", "--by", "process", "--batch", "--interval", "2", "-N", "x"});
+  EXPECT_EQ(t.command, Command::top);
+  EXPECT_EQ(t.by, "process");
+  EXPECT_TRUE(t.batch);
+  EXPECT_EQ(t.interval_s, 2);
+  EXPECT_EQ(usage_error({"top", "--by", "host"}),
+            "--by: 'host' is not one of peer, port, peer-port, process");
+  EXPECT_EQ(usage_error({"top", "--quiet"}), "--quiet: top writes no events to quiet");
+  EXPECT_EQ(usage_error({"top", "-s"}),
+            "-s: not an option of top: its header carries the summary's counts");
+  EXPECT_EQ(usage_error({"top", "-l"}).rfind("-l: not an option of top: ", 0), 0u);
+  EXPECT_EQ(usage_error({"top", "-u"}).rfind("the live stream follows TCP only", 0), 0u);
 }
 
 TEST(Options, defaults_of_the_live_values) {

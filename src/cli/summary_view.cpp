@@ -1,0 +1,98 @@
+#include "cli/summary_view.h"
+
+#include <cmath>
+
+#include "aggregate/aggregator.h"
+#include "common/result.h"
+#include "output/format.h"
+#include "output/summary.h"
+#include "sys/port_range.h"
+#include "views/frame_json.h"
+#include "views/rates_text.h"
+
+namespace sstrace::cli {
+
+namespace {
+
+aggregate::AggregatorOptions aggregator_options(const LiveSetup& setup) {
+  aggregate::AggregatorOptions o;
+  o.by = aggregate::GroupBy::port;  // the summary shows totals only: the fewest groups
+  o.key_netns = setup.opts.all_netns;
+  if (auto r = sys::read_local_port_range()) {
+    o.ephemeral_lo = r->lo;
+    o.ephemeral_hi = r->hi;
+  }
+  return o;
+}
+
+class SummaryView final : public LiveView {
+ public:
+  explicit SummaryView(const LiveSetup& setup)
+      : writer_(*setup.writer),
+        clock_(setup.clock),
+        json_(setup.opts.json),
+        netns_(setup.netns),
+        interval_ns_(uint64_t(setup.opts.interval_s * 1e9)),
+        aggregator_(aggregator_options(setup)) {}
+
+  void on_event(const model::Event& e) override {
+    aggregator_.observe(e);
+    // The first interval starts when the table is seeded: the snapshot
+    // events before it are what was there, not churn.
+    if (e.type == model::EventType::sync) start(e.ts_ns);
+  }
+
+  void on_tick(uint64_t now) override {
+    if (next_ns_ && now >= next_ns_) write_summary(now);
+  }
+
+  void on_stop(uint64_t now) override {
+    // The last, partial interval: what happened since the last summary.
+    if (next_ns_ && now > next_ns_ - interval_ns_) write_summary(now);
+  }
+
+ private:
+  void start(uint64_t ts) {
+    aggregator_.frame(ts);  // discards the seeding's counts
+    next_ns_ = ts + interval_ns_;
+  }
+
+  void write_summary(uint64_t now) {
+    aggregate::Frame f = aggregator_.frame(now);
+    next_ns_ = now + interval_ns_;
+    // /proc/net answers for the namespace we entered (-N).
+    Result<output::Summary> s = output::read_summary();
+    if (!s) throw FatalError("cannot read the socket counts: " + s.error().str());
+    if (json_) {
+      nlohmann::ordered_json j = output::summary_json(*s, netns_, ts_text(now));
+      j["interval_s"] = std::round(f.interval_s * 1000) / 1000;
+      j["totals"] = views::row_counters_json(f, f.totals);
+      if (f.ephemeral_range)
+        j["ephemeral"] = {{"in_use", f.ephemeral_in_use}, {"range", f.ephemeral_range}};
+      j["lost"] = f.lost;
+      writer_.write_text(j.dump() + "\n");
+    } else {
+      writer_.write_text(output::summary_text(*s) + views::rates_line(f) + "\n");
+    }
+  }
+
+  std::string ts_text(uint64_t now) const {
+    return output::rfc3339_utc_ns(clock_.realtime_ns(now));
+  }
+
+  output::EventWriter& writer_;
+  const sys::WallClock& clock_;
+  bool json_;
+  uint32_t netns_;
+  uint64_t interval_ns_;
+  aggregate::Aggregator aggregator_;
+  uint64_t next_ns_ = 0;  // 0: not seeded yet
+};
+
+}  // namespace
+
+std::unique_ptr<LiveView> make_summary_view(const LiveSetup& setup) {
+  return std::make_unique<SummaryView>(setup);
+}
+
+}  // namespace sstrace::cli
