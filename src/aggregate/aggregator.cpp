@@ -84,7 +84,7 @@ Gauge gauge_of(uint8_t state) {
     case TcpState::kTimeWait:
       return Gauge::time_wait;
     case TcpState::kCloseWait:
-      return Gauge::close_wait;
+      return Gauge::close_wait;  // alive too
     default:
       return Gauge::alive;
   }
@@ -285,13 +285,13 @@ void Aggregator::walk_connections(uint64_t& ephemeral_in_use) {
         break;
       case Gauge::close_wait:
         ++g.close_wait;
+        ++g.alive;
         if (t.srtt_us) g.srtt.push_back(t.srtt_us);
         break;
       case Gauge::none:
         break;
     }
-    if (t.source.dir == model::Direction::out && hi && t.source.lport >= lo &&
-        t.source.lport <= hi)
+    if (t.source.dir == model::Direction::out && hi && t.source.lport >= lo && t.source.lport <= hi)
       ports.insert(uint64_t(t.source.netns) << 16 | t.source.lport);
   }
   ephemeral_in_use = ports.size();
@@ -323,12 +323,10 @@ Frame Aggregator::frame(uint64_t now_ns) {
   std::vector<uint64_t> all_durations;
   f.totals.counts = totals_;
   for (auto& [key, g] : groups_) {
-    if (g->members == 0 && g->counts.opens() + g->counts.closes + g->counts.resets() +
-                                   g->counts.retrans ==
-                               0)
+    if (g->members == 0 &&
+        g->counts.opens() + g->counts.closes + g->counts.resets() + g->counts.retrans == 0)
       continue;
-    all_durations.insert(all_durations.end(), g->closed_duration.begin(),
-                         g->closed_duration.end());
+    all_durations.insert(all_durations.end(), g->closed_duration.begin(), g->closed_duration.end());
     Row& row = f.groups.emplace_back();
     fill_row(row, *g);  // g->srtt now holds the closed ones too
     all_srtt.insert(all_srtt.end(), g->srtt.begin(), g->srtt.end());

@@ -103,8 +103,8 @@ std::string_view column_name(Column c);  // the `top` object's field names
 void sort_rows(std::vector<Row>& rows, Column by);
 
 struct Frame {
-  uint64_t ts_ns = 0;       // CLOCK_MONOTONIC at the end of the interval
-  double interval_s = 0;    // its real length (the first may be shorter)
+  uint64_t ts_ns = 0;     // CLOCK_MONOTONIC at the end of the interval
+  double interval_s = 0;  // its real length (the first may be shorter)
   GroupBy by = GroupBy::peer_port;
   Row totals;
   std::vector<Row> groups;  // sorted by opens

@@ -481,7 +481,8 @@ void LiveStream::finish(uint64_t now) {
 // loss must never go unsaid.
 void LiveStream::report_lost_on_stderr() const {
   if (lost_reported_ == 0) return;
-  std::fprintf(stderr, "sstrace: %llu kernel records lost (%llu ring buffer full, %llu missed runs)\n",
+  std::fprintf(stderr,
+               "sstrace: %llu kernel records lost (%llu ring buffer full, %llu missed runs)\n",
                (unsigned long long)lost_reported_, (unsigned long long)ringbuf_full_reported_,
                (unsigned long long)missed_runs_reported_);
 }

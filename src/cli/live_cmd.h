@@ -15,8 +15,8 @@ namespace sstrace::cli {
 // namespace (-N) and before anything is attached.
 struct LiveSetup {
   const Options& opts;
-  uint32_t netns = 0;                      // 0: --all-netns
-  output::EventWriter* writer = nullptr;   // the event stream's (null for top)
+  uint32_t netns = 0;                     // 0: --all-netns
+  output::EventWriter* writer = nullptr;  // the event stream's (null for top)
   const sys::WallClock& clock;
 };
 using MakeViews = std::function<std::vector<std::unique_ptr<LiveView>>(const LiveSetup&)>;

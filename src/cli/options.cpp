@@ -412,7 +412,8 @@ std::string parse_metrics_addr(const std::string& opt, const std::string& v) {
 // hour is not a view.
 double parse_interval(const std::string& opt, const std::string& v) {
   double d = parse_seconds(opt, v);
-  if (d < 0.1 || d > 3600) throw UsageError(opt + ": '" + v + "' is not between 0.1 and 3600 seconds");
+  if (d < 0.1 || d > 3600)
+    throw UsageError(opt + ": '" + v + "' is not between 0.1 and 3600 seconds");
   return d;
 }
 
@@ -704,8 +705,7 @@ void Parser::reject_live_only_in_snapshot() const {
 const char* not_for_command(Command c, const std::string& name) {
   if (c == Command::live && (name == "by" || name == "batch"))
     return "only 'sstrace top' takes this option";
-  if (c == Command::top && name == "quiet")
-    return "top writes no events to quiet";
+  if (c == Command::top && name == "quiet") return "top writes no events to quiet";
   if (c == Command::top && name == "resync")
     return "top counts from the live table; --resync is the event stream's";
   return nullptr;

@@ -57,9 +57,9 @@ struct Connection {
   bool v6only = false;
   diag::Endpoint local;
   diag::Endpoint remote;
-  uint8_t state = 0;            // diag::TcpState
-  bool minisocket = false;      // a timewait minisocket (TIME-WAIT or FIN-WAIT-2 substate)
-  bool seeded = false;          // came from the seeding dump (existed before sstrace)
+  uint8_t state = 0;        // diag::TcpState
+  bool minisocket = false;  // a timewait minisocket (TIME-WAIT or FIN-WAIT-2 substate)
+  bool seeded = false;      // came from the seeding dump (existed before sstrace)
   Direction dir = Direction::unknown;
   uint64_t state_since_ns = 0;  // CLOCK_MONOTONIC; 0 = unknown
   uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)

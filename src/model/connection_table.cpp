@@ -79,9 +79,11 @@ diag::Endpoint endpoint(const uint8_t* addr, uint16_t port) {
 }
 
 ClosedBy closed_by(const Connection& c, uint8_t old_state, uint8_t flags) {
+  // Never established, whatever ended it: a refused connect (a reset to its
+  // SYN) is a failed connect, not an established connection reset.
+  if (old_state == TcpState::kSynSent || old_state == TcpState::kSynRecv) return ClosedBy::failed;
   if (c.reset_received) return ClosedBy::remote_reset;
   if (old_state == TcpState::kListen) return ClosedBy::listener;
-  if (old_state == TcpState::kSynSent || old_state == TcpState::kSynRecv) return ClosedBy::failed;
   if (c.local_fin_first) return ClosedBy::local;
   if (c.remote_fin_first && old_state != TcpState::kCloseWait) return ClosedBy::remote;
   // ESTAB or CLOSE-WAIT straight to CLOSE without a reset from the peer:
@@ -335,7 +337,8 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
     // open, LISTEN for a passive child cloned from its listener).
     if (s.old_state == TcpState::kClose || s.old_state == TcpState::kListen) c.born_ns = r.ts_ns;
     if (s.old_state == TcpState::kListen) c.dir = Direction::in;
-    if (s.old_state == TcpState::kClose && s.new_state == TcpState::kSynSent) c.dir = Direction::out;
+    if (s.old_state == TcpState::kClose && s.new_state == TcpState::kSynSent)
+      c.dir = Direction::out;
     if (s.new_state == TcpState::kListen) c.dir = Direction::listen;
     if (s.old_state == TcpState::kListen && !c.owner.known()) {
       auto l = listeners_.find({r.id.netns, r.id.sport});

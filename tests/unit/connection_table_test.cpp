@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/seeder.h"
+#include "model_records.h"
 
 namespace sstrace::model {
 namespace {
@@ -21,8 +22,6 @@ using diag::kListen;
 using diag::kSynRecv;
 using diag::kSynSent;
 using diag::kTimeWait;
-
-constexpr uint32_t kNetns = 4026531840u;
 
 struct Recorded {
   EventType type;
@@ -57,44 +56,6 @@ class TableTest : public ::testing::Test {
   }};
   std::vector<Recorded> events;
 };
-
-sstrace_record state_rec(uint64_t cookie, uint8_t from, uint8_t to, uint64_t ts,
-                         uint16_t lport = 40000, uint16_t rport = 80) {
-  sstrace_record r{};
-  r.kind = SSTRACE_REC_STATE;
-  r.ts_ns = ts;
-  r.id.cookie = cookie;
-  r.id.netns = kNetns;
-  r.id.family = AF_INET;
-  r.id.sport = lport;
-  r.id.dport = rport;
-  inet_pton(AF_INET, "127.0.0.1", r.id.saddr);
-  inet_pton(AF_INET, "127.0.0.2", r.id.daddr);
-  r.state.old_state = from;
-  r.state.new_state = to;
-  return r;
-}
-
-sstrace_record with_owner(sstrace_record r, uint32_t pid, const char* comm) {
-  r.owner.pid = pid;
-  std::strncpy(r.owner.comm, comm, sizeof(r.owner.comm) - 1);
-  return r;
-}
-
-diag::SockInfo dumped(uint64_t cookie, uint8_t state, uint16_t lport = 40000, uint16_t rport = 80) {
-  diag::SockInfo s;
-  s.kind = diag::SockKind::tcp;
-  s.family = AF_INET;
-  s.state = state;
-  s.cookie = cookie;
-  s.netns = kNetns;
-  s.inode = 1234;
-  s.local.port = lport;
-  s.remote.port = rport;
-  inet_pton(AF_INET, "127.0.0.1", s.local.addr.data());
-  inet_pton(AF_INET, "127.0.0.2", s.remote.addr.data());
-  return s;
-}
 
 TEST_F(TableTest, active_close_goes_through_time_wait_and_expires) {
   table.apply(with_owner(state_rec(7, kClose, kSynSent, 100, /*lport=*/0), 42, "curl"));
@@ -360,6 +321,35 @@ TEST_F(TableTest, the_tuple_index_is_probed_once_per_connection) {
   table.apply(time_wait_handover(65, 200, 40000));
   table.apply(state_rec(64, kEstablished, kFinWait1, 300, 40000));
   EXPECT_NE(table.find({kNetns, 65}), nullptr);
+}
+
+TEST_F(TableTest, a_refused_connect_is_failed_not_reset) {
+  auto rst = state_rec(9, 0, 0, 15, 40009, 81);
+  rst.kind = SSTRACE_REC_RESET;
+  rst.reset = {};
+  rst.reset.dir = SSTRACE_RESET_RECEIVED;
+  rst.reset.state = kSynSent;
+  table.apply(state_rec(9, kClose, kSynSent, 10, 40009, 81));
+  table.apply(rst);
+  table.apply(state_rec(9, kSynSent, kClose, 20, 40009, 81));
+  ASSERT_EQ(events.back().type, EventType::close);
+  EXPECT_EQ(events.back().summary.closed_by, ClosedBy::failed);
+}
+
+TEST_F(TableTest, connections_know_who_opened_them) {
+  // Seeded: listeners come first in a dump; a connection on a listening
+  // port is a child of it, any other an active open.
+  table.seed(dumped(1, kListen, 80, 0), {}, 0);
+  table.seed(dumped(2, kEstablished, 80, 50000), {}, 0);
+  table.seed(dumped(3, kEstablished, 40000, 5432), {}, 0);
+  EXPECT_EQ(table.find({kNetns, 1})->dir, Direction::listen);
+  EXPECT_EQ(table.find({kNetns, 2})->dir, Direction::in);
+  EXPECT_EQ(table.find({kNetns, 3})->dir, Direction::out);
+  // Live: connect() and a listener's child.
+  table.apply(state_rec(4, kClose, kSynSent, 10, 0, 443));
+  table.apply(state_rec(5, kListen, kSynRecv, 10, 80, 50001));
+  EXPECT_EQ(table.find({kNetns, 4})->dir, Direction::out);
+  EXPECT_EQ(table.find({kNetns, 5})->dir, Direction::in);
 }
 
 TEST_F(TableTest, request_minisockets_are_reported_but_not_kept) {
