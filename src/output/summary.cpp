@@ -2,12 +2,14 @@
 
 #include <cerrno>
 #include <charconv>
-#include <ctime>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <vector>
+
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 
@@ -53,18 +55,6 @@ Result<std::string> slurp(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// RFC 3339 UTC with microseconds, the `ts` of every sstrace JSON line.
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  gmtime_r(&ts.tv_sec, &utc);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", ts.tv_nsec / 1000);
-  return buf;
 }
 
 }  // namespace
@@ -161,7 +151,7 @@ void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
   };
   nlohmann::ordered_json j;
   j["type"] = "summary";
-  j["ts"] = now_rfc3339();
+  j["ts"] = rfc3339_utc(std::chrono::system_clock::now());
   j["v"] = 1;
   if (netns != 0) j["netns"] = netns;
   j["total"] = s.sockets;
