@@ -4,8 +4,8 @@
 
 #include "aggregate/aggregator.h"
 #include "common/result.h"
-#include "output/format.h"
 #include "output/summary.h"
+#include "output/timestamps.h"
 #include "sys/port_range.h"
 #include "views/frame_json.h"
 #include "views/rates_text.h"

@@ -15,7 +15,9 @@
 #include <concepts>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace sstrace::output {
 
@@ -101,6 +103,15 @@ inline void append_thousandths(std::string& out, uint64_t n) {
   size_t len = sizeof text;
   while (text[len - 1] == '0') --len;
   out.append(text, len);
+}
+
+// Each name followed by its number: " skmem:(r0,rb131072".
+inline void append_named_numbers(std::string& out,
+                                 std::initializer_list<std::pair<const char*, uint32_t>> items) {
+  for (const auto& [name, v] : items) {
+    out += name;
+    append_int(out, v);
+  }
 }
 
 }  // namespace sstrace::output

@@ -5,7 +5,7 @@
 #include <cerrno>
 
 #include "diag/sock_info.h"
-#include "output/format.h"
+#include "output/names.h"
 #include "sys/stdio_guard.h"
 
 namespace sstrace::output {

@@ -2,10 +2,12 @@
 // (CONTRACT.md); docs/events.md describes every one.
 #include <sys/socket.h>
 
+#include "output/address_text.h"
 #include "output/event_common.h"
 #include "output/event_writer.h"
-#include "output/format.h"
 #include "output/json_writer.h"
+#include "output/sock_json_fields.h"
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 

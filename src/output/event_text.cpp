@@ -8,11 +8,12 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "output/address_text.h"
 #include "output/append_number.h"
 #include "output/event_common.h"
 #include "output/event_writer.h"
-#include "output/format.h"
 #include "output/terminal_text.h"
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 

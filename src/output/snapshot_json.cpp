@@ -5,9 +5,10 @@
 #include <cstdio>
 #include <string>
 
-#include "output/format.h"
 #include "output/json_writer.h"
 #include "output/snapshot_writer.h"
+#include "output/sock_json_fields.h"
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 

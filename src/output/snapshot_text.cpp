@@ -36,8 +36,14 @@
 #include <vector>
 
 #include "output/append_number.h"
-#include "output/format.h"
+#include "output/cgroup_text.h"
+#include "output/endpoint_text.h"
+#include "output/names.h"
+#include "output/skmem_text.h"
 #include "output/snapshot_writer.h"
+#include "output/tcp_info_text.h"
+#include "output/timer_text.h"
+#include "output/users_text.h"
 
 namespace sstrace::output {
 

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <ctime>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <vector>
+
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 
@@ -54,18 +56,6 @@ Result<std::string> slurp(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// RFC 3339 UTC with microseconds, the `ts` of every sstrace JSON line.
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  gmtime_r(&ts.tv_sec, &utc);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", ts.tv_nsec / 1000);
-  return buf;
 }
 
 }  // namespace
@@ -165,7 +155,7 @@ std::string summary_text(const Summary& s) {
 void print_summary(std::FILE* out, const Summary& s) { std::fputs(summary_text(s).c_str(), out); }
 
 void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
-  std::fprintf(out, "%s\n", summary_json(s, netns, now_rfc3339()).dump().c_str());
+  std::fprintf(out, "%s\n", summary_json(s, netns, rfc3339_utc(std::chrono::system_clock::now())).dump().c_str());
 }
 
 nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts) {

@@ -38,4 +38,12 @@ std::optional<PortRange> read_local_port_range() {
   return parse_port_range(std::string_view(buf, n));
 }
 
+std::pair<unsigned, unsigned> local_port_range() {
+  static const std::pair<unsigned, unsigned> range = [] {
+    if (auto r = read_local_port_range()) return std::pair<unsigned, unsigned>{r->lo, r->hi};
+    return std::pair{1024u, 4999u};  // ss's fallback
+  }();
+  return range;
+}
+
 }  // namespace sstrace::sys

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 namespace sstrace::sys {
 
@@ -18,5 +19,10 @@ struct PortRange {
 std::optional<PortRange> parse_port_range(std::string_view text);
 // From /proc/sys, which answers for the calling thread's namespace.
 std::optional<PortRange> read_local_port_range();
+// The same, read once (the namespace the process ran in when first asked),
+// as a [low, high] pair; ss's fallback 1024-4999 when it cannot be read.
+// For naming ports, which ss leaves unnamed in that range ("/etc/services
+// lists a lot of useless names there").
+std::pair<unsigned, unsigned> local_port_range();
 
 }  // namespace sstrace::sys

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "output/format.h"
+#include "output/address_text.h"
 
 namespace sstrace::views {
 

@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "output/format.h"
+#include "output/address_text.h"
+#include "output/rate_text.h"
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 namespace {

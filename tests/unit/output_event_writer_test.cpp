@@ -15,7 +15,7 @@
 #include "model/connection.h"
 #include "model/event.h"
 #include "output/event_writer.h"
-#include "output/format.h"
+#include "output/timestamps.h"
 
 namespace sstrace::output {
 namespace {
