@@ -67,9 +67,9 @@ live stream only (it follows TCP in every state; of ss's letters it takes
    -s, --summary                every --interval, ss -s's counts and the
                                 interval's rates, among the events
        --metrics=ADDR:PORT      Prometheus metrics at http://ADDR:PORT/metrics
-                                (ADDR: an IPv4 address, [an IPv6 one], or
-                                nothing for every address), listening where
-                                sstrace was started whatever -N names
+                                (ADDR: an address, or nothing for every
+                                address), listening where sstrace was
+                                started whatever -N names
        --metrics-peers=N        a peer label for the N busiest peers, the
                                 rest as "other" (default 0: no peer label)
        --quiet                  no events: only what -s and --metrics give

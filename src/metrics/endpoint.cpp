@@ -25,8 +25,13 @@ std::unique_ptr<Endpoint> Endpoint::open(const std::string& addr_port) {
   } catch (const std::exception&) {
     // civetweb says only "null context when constructing CivetServer"; the
     // causes are the port being taken or the address not being ours.
+    // Debian 12's civetweb is built without IPv6: a bracketed address
+    // cannot be bound there whatever the host has.
+    const bool v6 = !addr_port.empty() && addr_port.front() == '[';
     throw FatalError("--metrics: cannot listen on " + addr_port +
-                     " (is the port in use, or the address not one of this host's?)");
+                     (v6 ? " (is the port in use, the address not one of this host's, or "
+                           "civetweb built without IPv6?)"
+                         : " (is the port in use, or the address not one of this host's?)"));
   }
 }
 

@@ -18,7 +18,8 @@ namespace sstrace::metrics {
 
 class Endpoint {
  public:
-  // Listens on ADDR:PORT (--metrics: an IPv4 address, [an IPv6 address], or
+  // Listens on ADDR:PORT (--metrics: an IPv4 address or host name, [an IPv6
+  // address] where civetweb was built with IPv6 (Debian 12's was not), or
   // nothing for every address). Throws FatalError with one line when it
   // cannot (the port is taken, the address is not ours).
   static std::unique_ptr<Endpoint> open(const std::string& addr_port);
@@ -33,7 +34,8 @@ class Endpoint {
 };
 
 // --metrics's ADDR:PORT as civetweb's listening_ports spells it: ":PORT"
-// (every address) is "+PORT" (IPv4 and IPv6), the rest as given.
+// (every address) is "+PORT" (IPv4, and IPv6 where civetweb has it), the
+// rest as given.
 std::string civetweb_listening_port(const std::string& addr_port);
 
 }  // namespace sstrace::metrics
