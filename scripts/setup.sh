@@ -9,8 +9,14 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   clang-format
+  # --metrics: Debian's Prometheus client library and its exposer, so that
+  # sstrace serves /metrics without an HTTP server of its own
+  prometheus-cpp-dev
   # tests: the peers we compare against and the traffic we make
   iproute2 nftables iperf3 procps kmod
+  # the metrics tests: a real Prometheus scrapes sstrace; curl reads
+  # /metrics and Prometheus's query API
+  prometheus curl
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )

@@ -23,6 +23,7 @@
 #include "common/result.h"
 #include "diag/sock_diag.h"
 #include "filter/filter.h"
+#include "metrics/endpoint.h"
 #include "model/connection_table.h"
 #include "model/seeder.h"
 #include "output/event_writer.h"
@@ -77,6 +78,7 @@ class LiveStream {
   int run();
 
  private:
+  void open_metrics_endpoint();
   void setup_namespace();
   void setup_filter();
   void start_tracer();
@@ -101,6 +103,7 @@ class LiveStream {
 
   const Options& opts_;
   MakeViews make_views_;
+  std::unique_ptr<metrics::Endpoint> metrics_endpoint_;  // --metrics
   std::vector<std::unique_ptr<LiveView>> views_;
   // Whether events are written: not with --quiet, and never by top.
   bool write_events_ = false;
@@ -125,6 +128,15 @@ class LiveStream {
   bool pipe_closed_ = false;
   StreamFilter stream_filter_{filter_};  // filter_, as the stream applies it
 };
+
+// Before -N: the endpoint listens in the namespace sstrace was started in
+// (setns() moves only this thread; the listening socket and the server's
+// threads stay where they were made). A port in use ends the run here,
+// before anything is attached.
+void LiveStream::open_metrics_endpoint() {
+  if (opts_.metrics_addr.empty()) return;
+  metrics_endpoint_ = metrics::Endpoint::open(opts_.metrics_addr);
+}
 
 void LiveStream::setup_namespace() {
   if (opts_.all_netns) {
@@ -434,6 +446,7 @@ int LiveStream::run() {
   install_signal_handlers();
   std::string priority = sys::boost_priority(kPriorityBoost);
   if (opts_.verbose) std::fprintf(stderr, "sstrace: %s\n", priority.c_str());
+  open_metrics_endpoint();
   // The filter reads interface names and the ephemeral port range: in the
   // namespace it will be applied to.
   setup_namespace();
@@ -445,7 +458,7 @@ int LiveStream::run() {
   }
   // In the followed namespace: views read what belongs to it (the
   // ephemeral port range, sockstat).
-  LiveSetup setup{opts_, netns_, writer_.get(), clock_};
+  LiveSetup setup{opts_, netns_, writer_.get(), clock_, metrics_endpoint_.get()};
   views_ = make_views_(setup);
   // Owners are listed before attaching, so the ring buffer does not fill
   // meanwhile (the /proc fallback takes seconds on a busy host). Sockets

@@ -9,6 +9,10 @@
 #include "output/event_writer.h"
 #include "sys/clock.h"
 
+namespace sstrace::metrics {
+class Endpoint;
+}
+
 namespace sstrace::cli {
 
 // What the views of a run are built from, once the run is in the followed
@@ -18,6 +22,9 @@ struct LiveSetup {
   uint32_t netns = 0;                     // 0: --all-netns
   output::EventWriter* writer = nullptr;  // the event stream's (null for top)
   const sys::WallClock& clock;
+  // --metrics: the endpoint, already listening in the namespace sstrace
+  // was started in (null without --metrics).
+  metrics::Endpoint* metrics_endpoint = nullptr;
 };
 using MakeViews = std::function<std::vector<std::unique_ptr<LiveView>>(const LiveSetup&)>;
 

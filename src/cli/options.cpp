@@ -765,8 +765,6 @@ void Parser::reject_snapshot_only_in_live() const {
     throw UsageError(
         "the live stream follows TCP only: -u, -x, -w, -0, or -f/-A naming a table other than "
         "tcp, are 'sstrace snapshot' options");
-  if (!opts_.metrics_addr.empty())
-    throw UsageError("--metrics: the metrics endpoint is not built yet");
   reject_misplaced_long_options();
   check_quiet();
 }

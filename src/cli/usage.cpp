@@ -66,7 +66,13 @@ live stream only (it follows TCP in every state; of ss's letters it takes
 -t -a -n -4 -6 -f inet|inet6 -A tcp -m -s -N -F):
    -s, --summary                every --interval, ss -s's counts and the
                                 interval's rates, among the events
-       --quiet                  no events: only what -s writes
+       --metrics=ADDR:PORT      Prometheus metrics at http://ADDR:PORT/metrics
+                                (ADDR: an address, or nothing for every
+                                address), listening where sstrace was
+                                started whatever -N names
+       --metrics-peers=N        a peer label for the N busiest peers, the
+                                rest as "other" (default 0: no peer label)
+       --quiet                  no events: only what -s and --metrics give
        --interval=SECONDS       -s summaries and top frames (default 1)
        --duration=SECONDS       stop by itself after SECONDS, > 0 (default:
                                 run until SIGINT or SIGTERM)

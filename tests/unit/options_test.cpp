@@ -327,8 +327,7 @@ TEST(Options, duration_must_be_positive_and_finite) {
 }
 
 // An option that parses and changes nothing would be a lie: the live stream
-// refuses ss's letters that mean nothing to it, and --metrics until it is
-// built, each with the reason.
+// refuses ss's letters that mean nothing to it, each with the reason.
 TEST(Options, live_stream_refuses_what_it_would_ignore) {
   for (const char* l : {"-l", "-r", "-i", "-e", "-o", "-p", "-O", "-H"})
     EXPECT_EQ(usage_error({l}).rfind(std::string(l) + ": not an option of the live stream: ", 0),
@@ -353,8 +352,6 @@ TEST(Options, live_stream_refuses_what_it_would_ignore) {
     }
     EXPECT_EQ(err.rfind("the live stream follows TCP only", 0), 0u) << args[0] << ": " << err;
   }
-  EXPECT_EQ(usage_error({"--metrics", "127.0.0.1:9100"}),
-            "--metrics: the metrics endpoint is not built yet");
   // What it does take.
   for (auto args : {std::vector<const char*>{"-t"},
                     {"-tan"},
@@ -364,7 +361,10 @@ TEST(Options, live_stream_refuses_what_it_would_ignore) {
                     {"-A", "tcp"},
                     {"-m"},
                     {"-s"},
-                    {"-j"}})
+                    {"-j"},
+                    {"--metrics", "127.0.0.1:9100"},
+                    {"--metrics", ":9100", "--quiet"},
+                    {"--metrics", "[::1]:9100", "--metrics-peers", "5"}})
     EXPECT_TRUE(parse(args).has_value()) << args[0];
 }
 
@@ -375,7 +375,8 @@ TEST(Options, churn_view_options_belong_to_their_commands) {
   EXPECT_EQ(o.interval_s, 0.5);
   EXPECT_EQ(usage_error({"--quiet"}),
             "--quiet: with no -s and no --metrics there would be no output at all");
-  EXPECT_EQ(usage_error({"--interval", "0"}), "--interval: '0' is not between 0.1 and 3600 seconds");
+  EXPECT_EQ(usage_error({"--interval", "0"}),
+            "--interval: '0' is not between 0.1 and 3600 seconds");
   EXPECT_EQ(usage_error({"--interval", "x"}), "--interval: 'x' is not a number of seconds");
   EXPECT_EQ(usage_error({"--by", "port"}), "--by: only 'sstrace top' takes this option");
   EXPECT_EQ(usage_error({"--batch"}), "--batch: only 'sstrace top' takes this option");
