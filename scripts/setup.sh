@@ -9,8 +9,12 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   clang-format
+  # sstrace top's interactive screen
+  libncurses-dev
   # tests: the peers we compare against and the traffic we make
   iproute2 nftables iperf3 procps kmod
+  # the top e2e test drives the interactive screen in a detached terminal
+  tmux
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )
