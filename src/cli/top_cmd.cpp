@@ -122,7 +122,10 @@ class TopView final : public LiveView {
   }
 
   void start(uint64_t ts) {
-    shown_ = aggregator_->frame(ts);  // discards the seeding's counts
+    // Discards the seeding's counts; shown until the first interval ends:
+    // what is there, with no rates yet.
+    shown_ = aggregator_->frame(ts);
+    shown_.interval_s = 0;
     next_ns_ = ts + interval_ns_;
     if (mode_ != TopMode::screen) return;
     try {
