@@ -6,6 +6,7 @@
 
 #include "output/format.h"
 #include "output/terminal_text.h"
+#include "views/frame_json.h"
 
 namespace sstrace::views {
 
@@ -76,20 +77,6 @@ std::string cell(const Frame& f, const Row& r, Column c) {
   return "?";
 }
 
-const char* dir_text(model::Direction d) {
-  switch (d) {
-    case model::Direction::in:
-      return "in";
-    case model::Direction::out:
-      return "out";
-    case model::Direction::listen:
-      return "listen";
-    case model::Direction::unknown:
-      break;
-  }
-  return "?";
-}
-
 enum class KeyCol { netns, peer, port, dir, pid, comm };
 
 std::vector<KeyCol> key_columns(const Frame& f) {
@@ -141,7 +128,7 @@ std::string key_cell(const Row& r, KeyCol k) {
     case KeyCol::port:
       return std::to_string(key.port);
     case KeyCol::dir:
-      return dir_text(key.dir);
+      return dir_name(key.dir);
     case KeyCol::pid:
       return key.pid ? std::to_string(key.pid) : "-";
     case KeyCol::comm: {
