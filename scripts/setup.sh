@@ -12,11 +12,15 @@ packages=(
   # --metrics: Debian's Prometheus client library and its exposer, so that
   # sstrace serves /metrics without an HTTP server of its own
   prometheus-cpp-dev
+  # sstrace top's interactive screen
+  libncurses-dev
   # tests: the peers we compare against and the traffic we make
   iproute2 nftables iperf3 procps kmod
   # the metrics tests: a real Prometheus scrapes sstrace; curl reads
   # /metrics and Prometheus's query API
   prometheus curl
+  # the top e2e test drives the interactive screen in a detached terminal
+  tmux
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )

@@ -4,6 +4,7 @@
 #include "cli/options.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/stream_views.h"
+#include "cli/top_cmd.h"
 #include "common/result.h"
 
 namespace sstrace::cli {
@@ -15,7 +16,7 @@ int run(int argc, char** argv) {
     case Command::snapshot:
       return run_snapshot(*opts);
     case Command::top:
-      throw UsageError("top: not built yet");
+      return run_top(*opts);
     case Command::live:
       break;
   }

@@ -98,6 +98,7 @@ class LiveStream {
   bool flush();
   void tick_views(uint64_t now);
   bool views_want_stop() const;
+  bool views_want_table();
   void finish(uint64_t now);
   void report_lost_on_stderr() const;
 
@@ -153,15 +154,7 @@ void LiveStream::setup_namespace() {
 }
 
 void LiveStream::setup_filter() {
-  filter::ParseOptions popts;
-  if (opts_.ipv4 && !opts_.ipv6) popts.family = AF_INET;
-  if (opts_.ipv6 && !opts_.ipv4) popts.family = AF_INET6;
-  popts.tcp = true;
-  popts.udp = false;  // the live stream is about TCP: services are TCP's
-  popts.file = opts_.filter_file;
-  filter_ = filter::Filter::parse(opts_.filter_words, popts);
-  // The live stream follows every state unless the filter names some.
-  filter_.set_default_states(kAllTcpStates);
+  filter_ = parse_stream_filter(opts_, opts_.filter_words, opts_.filter_file);
 }
 
 // The cheap part of the filter goes into the kernel, so filtered-out
@@ -235,6 +228,12 @@ bool LiveStream::views_want_stop() const {
   for (const auto& v : views_)
     if (v->wants_stop()) return true;
   return false;
+}
+
+bool LiveStream::views_want_table() {
+  bool want = false;
+  for (auto& v : views_) want |= v->take_table_request();
+  return want;
 }
 
 bool LiveStream::flush() {
@@ -405,7 +404,8 @@ void LiveStream::stream() {
     if (!n) throw FatalError(n.error().str());
     check_lost();
     now = sys::monotonic_now_ns();
-    if (g_dump_table.exchange(false)) {
+    const bool sigusr1 = g_dump_table.exchange(false);
+    if (views_want_table() || sigusr1) {
       (void)tracer_->drain();
       // Exact at the moment it is written: every minisocket is asked about
       // now, whatever its timer says (a FIN, an expiry, a reuse).

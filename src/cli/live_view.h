@@ -19,6 +19,12 @@ class LiveView {
   // From the stream loop, at least every 50 ms once seeding is done
   // (CLOCK_MONOTONIC). Where a view closes its intervals.
   virtual void on_tick(uint64_t now_ns) { (void)now_ns; }
+  // The view asks for the whole live table once (top's `/`: a new filter
+  // counts the connections already there). The engine answers from its
+  // loop with a `table` event per connection and a `table_end`, shown to
+  // every view and written to the stream as SIGUSR1's are. Returns true
+  // once per request.
+  virtual bool take_table_request() { return false; }
   // The view asks the run to end (top's `q`).
   virtual bool wants_stop() const { return false; }
   // The run ends (a signal, --duration, the reader gone): last words.

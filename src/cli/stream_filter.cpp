@@ -1,8 +1,24 @@
 #include "cli/stream_filter.h"
 
+#include <sys/socket.h>
+
 #include "model/connection_table.h"
 
 namespace sstrace::cli {
+
+filter::Filter parse_stream_filter(const Options& opts, const std::vector<std::string>& words,
+                                   const std::string& file) {
+  filter::ParseOptions popts;
+  if (opts.ipv4 && !opts.ipv6) popts.family = AF_INET;
+  if (opts.ipv6 && !opts.ipv4) popts.family = AF_INET6;
+  popts.tcp = true;
+  popts.udp = false;  // the live stream is about TCP: services are TCP's
+  popts.file = file;
+  filter::Filter f = filter::Filter::parse(words, popts);
+  // The live stream follows every state unless the filter names some.
+  f.set_default_states(((1u << diag::kMaxState) - 1) & ~1u);
+  return f;
+}
 
 namespace {
 

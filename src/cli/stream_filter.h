@@ -7,12 +7,22 @@
 #include <deque>
 #include <unordered_set>
 
+#include <string>
+#include <vector>
+
+#include "cli/options.h"
 #include "diag/sock_info.h"
 #include "filter/filter.h"
 #include "model/connection.h"
 #include "model/event.h"
 
 namespace sstrace::cli {
+
+// FILTER words (and -F FILE) read as the live stream reads them: TCP
+// only, in -4/-6's family, every state unless the words name some. Throws
+// UsageError. Also what top's `/` parses.
+filter::Filter parse_stream_filter(const Options& opts, const std::vector<std::string>& words,
+                                   const std::string& file = "");
 
 class StreamFilter {
  public:

@@ -93,6 +93,8 @@ top only (and -N, --all-netns, --duration, --interval, -j, a FILTER):
                                 cycles); port is the service port
        --batch                  plain text frames, one per interval (top -b)
    -j, --json                   one `top` JSON object per interval
+  keys: q quit, < > or 1-9 sort, g grouping, p pause, / filter, ? help;
+  without a terminal top writes --batch frames
 
 Exit status: 0 done, 2 bad usage, 1 anything else.
 )";

@@ -14,6 +14,8 @@ double rounded_rate(const aggregate::Frame& f, uint64_t count) {
   return std::round(f.rate(count) * 1000) / 1000;
 }
 
+}  // namespace
+
 const char* dir_name(model::Direction d) {
   switch (d) {
     case model::Direction::in:
@@ -27,8 +29,6 @@ const char* dir_name(model::Direction d) {
   }
   return "unknown";
 }
-
-}  // namespace
 
 nlohmann::ordered_json row_counters_json(const aggregate::Frame& f, const aggregate::Row& r) {
   nlohmann::ordered_json j;

@@ -9,6 +9,8 @@
 
 namespace sstrace::views {
 
+// A group's `dir`: in, out, listen, unknown.
+const char* dir_name(model::Direction d);
 // A row's counters: rates, gauges, short_lived and the srtt percentiles
 // (absent when there is no sample). Totals also carry opens_in/opens_out.
 nlohmann::ordered_json row_counters_json(const aggregate::Frame& f, const aggregate::Row& r);

@@ -60,7 +60,10 @@ std::optional<int> wait_pid(pid_t pid, std::chrono::milliseconds timeout) {
 // LiveTrace
 
 LiveTrace::LiveTrace(const Netns& ns, Config cfg) : close_after_(cfg.close_stdout_after) {
-  std::vector<std::string> argv{sstrace_binary(), "--json", "-N", ns.name()};
+  std::vector<std::string> argv{sstrace_binary()};
+  argv.insert(argv.end(), cfg.command.begin(), cfg.command.end());
+  if (cfg.json) argv.push_back("--json");
+  argv.insert(argv.end(), {"-N", ns.name()});
   argv.insert(argv.end(), cfg.args.begin(), cfg.args.end());
   command_ = shell_join(argv);
   int out[2], err[2];

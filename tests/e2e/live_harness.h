@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------
 // The live stream
 
-// `sstrace --json -N NS ARGS...`, started at construction. A reader thread
+// `sstrace [COMMAND] --json -N NS ARGS...`, started at construction. A reader thread
 // collects stdout line by line (each parsed as JSON) and stderr, so that
 // sstrace never blocks on a full pipe: a test that stops reading must not be
 // able to cause `lost` events.
@@ -42,6 +42,10 @@ class LiveTrace {
     // Close our end of sstrace's stdout after this many lines (0: never):
     // a reader that goes away early.
     size_t close_stdout_after = 0;
+    // Words before the options (e.g. {"top"}), and whether --json is given
+    // (without it, lines() has the text and events() nulls).
+    std::vector<std::string> command;
+    bool json = true;
   };
   LiveTrace(const Netns& ns, Config cfg);
   explicit LiveTrace(const Netns& ns) : LiveTrace(ns, Config{}) {}
