@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
+#include "aggregate/rules.h"
 #include "diag/sock_info.h"
 
 namespace sstrace::aggregate {
@@ -40,20 +40,6 @@ struct KeySource {
   bool operator==(const KeySource&) const = default;
 };
 
-// The service port: the listener's port, whichever end we are.
-uint16_t service_port(const KeySource& k) {
-  switch (k.dir) {
-    case model::Direction::in:
-    case model::Direction::listen:
-      return k.lport;
-    case model::Direction::out:
-      return k.rport;
-    case model::Direction::unknown:
-      break;
-  }
-  return 0;  // never an ephemeral port
-}
-
 GroupKey key_of(const KeySource& s, GroupBy by, bool key_netns) {
   GroupKey k;
   if (key_netns) k.netns = s.netns;
@@ -64,7 +50,7 @@ GroupKey key_of(const KeySource& s, GroupBy by, bool key_netns) {
     k.peer = s.raddr;
   }
   if (port) {
-    k.port = service_port(s);
+    k.port = service_port(s.dir, s.lport, s.rport);
     k.dir = s.dir;
   }
   if (by == GroupBy::process) {
@@ -90,36 +76,16 @@ Gauge gauge_of(uint8_t state) {
   }
 }
 
-// Nearest rank: exact, and cheap enough per frame (nth_element is linear);
-// a histogram would only approximate it.
-template <typename T>
-std::optional<T> percentile(std::vector<T>& v, double q) {
-  if (v.empty()) return std::nullopt;
-  size_t rank = size_t(std::ceil(q * double(v.size())));
-  size_t i = rank == 0 ? 0 : rank - 1;
-  std::nth_element(v.begin(), v.begin() + ptrdiff_t(i), v.end());
-  return v[i];
-}
-
-// Request minisockets in the seeding dump are not connections yet: the
-// child that completes the handshake comes with its own events.
-bool is_seeded_request(const model::Event& e) {
-  return e.info && (e.info->state == TcpState::kNewSynRecv ||
-                    (e.info->state == TcpState::kSynRecv && e.info->inode == 0));
-}
-
 }  // namespace
 
 struct Aggregator::Group {
   GroupKey key;
   Counts counts;
   uint64_t members = 0;  // followed connections keyed here
+  Presence now;
   // The interval's closes.
-  std::vector<uint32_t> closed_srtt;
-  std::vector<uint64_t> closed_duration;
-  // Filled by the frame's walk.
-  uint64_t alive = 0, time_wait = 0, close_wait = 0;
-  std::vector<uint32_t> srtt;
+  LogHistogram closed_srtt;
+  LogHistogram closed_duration;
 };
 
 struct Aggregator::Tracked {
@@ -149,11 +115,47 @@ Aggregator::Group& Aggregator::group_for(const GroupKey& key) {
 void Aggregator::attach(Tracked& t) {
   t.group = &group_for(key_of(t.source, opts_.by, opts_.key_netns));
   ++t.group->members;
+  count_presence(t, +1);
 }
 
 void Aggregator::detach(Tracked& t) {
-  if (t.group) --t.group->members;
+  if (!t.group) return;
+  count_presence(t, -1);
+  --t.group->members;
   t.group = nullptr;
+}
+
+// What a followed connection adds to (sign +1) or takes from (-1) its
+// group's gauges, the totals' and the ephemeral ports in use.
+void Aggregator::count_presence(const Tracked& t, int sign) {
+  for (Presence* p : {&t.group->now, &presence_}) {
+    switch (gauge_of(t.state)) {
+      case Gauge::alive:
+        p->alive += uint64_t(int64_t(sign));
+        if (t.srtt_us) p->srtt.add(t.srtt_us, sign);
+        break;
+      case Gauge::close_wait:
+        p->close_wait += uint64_t(int64_t(sign));
+        p->alive += uint64_t(int64_t(sign));
+        if (t.srtt_us) p->srtt.add(t.srtt_us, sign);
+        break;
+      case Gauge::time_wait:
+        p->time_wait += uint64_t(int64_t(sign));
+        break;
+      case Gauge::none:
+        break;
+    }
+  }
+  const KeySource& s = t.source;
+  if (s.dir != model::Direction::out || !opts_.ephemeral_hi || s.lport < opts_.ephemeral_lo ||
+      s.lport > opts_.ephemeral_hi)
+    return;
+  const uint64_t port = uint64_t(s.netns) << 16 | s.lport;
+  if (sign > 0) {
+    ++ports_in_use_[port];
+  } else if (auto it = ports_in_use_.find(port); it != ports_in_use_.end() && --it->second == 0) {
+    ports_in_use_.erase(it);
+  }
 }
 
 // Follows c (from now on, or again with what changed: an owner learned, a
@@ -166,11 +168,12 @@ void Aggregator::follow(const model::Connection& c) {
   }
   auto [it, inserted] = tracked_.try_emplace(c.key);
   Tracked& t = it->second;
-  t.state = c.state;
-  if (c.srtt_us) t.srtt_us = c.srtt_us;
+  const uint32_t srtt = c.srtt_us ? c.srtt_us : t.srtt_us;
   KeySource source = KeySource::of(c);
-  if (!inserted && t.group && source == t.source) return;
+  if (!inserted && t.group && t.state == c.state && t.srtt_us == srtt && source == t.source) return;
   detach(t);
+  t.state = c.state;
+  t.srtt_us = srtt;
   t.source = std::move(source);
   attach(t);
 }
@@ -226,11 +229,16 @@ void Aggregator::add_count(const model::Connection* c, uint64_t Counts::*field, 
 
 void Aggregator::count_state(const model::Event& e) {
   follow(*e.conn);
-  if (e.inferred) return;  // a change we learned late, not an open
-  if (e.old_state == TcpState::kClose && e.new_state == TcpState::kSynSent)
-    add_count(e.conn, &Counts::opens_out, 1);
-  if (e.old_state == TcpState::kListen && e.new_state == TcpState::kSynRecv)
-    add_count(e.conn, &Counts::opens_in, 1);
+  switch (open_of(e)) {
+    case Open::out:
+      add_count(e.conn, &Counts::opens_out, 1);
+      break;
+    case Open::in:
+      add_count(e.conn, &Counts::opens_in, 1);
+      break;
+    case Open::none:
+      break;
+  }
 }
 
 void Aggregator::count_close(const model::Event& e) {
@@ -250,65 +258,49 @@ void Aggregator::count_close(const model::Event& e) {
       ++c->timed_closes;
       if (uint64_t(s.duration_us) < kShortLivedUs) ++c->short_closes;
     }
-    g.closed_duration.push_back(uint64_t(s.duration_us));
+    g.closed_duration.add(uint64_t(s.duration_us));
+    closed_duration_.add(uint64_t(s.duration_us));
   }
-  if (s.srtt_us) g.closed_srtt.push_back(s.srtt_us);
+  if (s.srtt_us) {
+    g.closed_srtt.add(s.srtt_us);
+    closed_srtt_.add(s.srtt_us);
+  }
 }
 
 void Aggregator::set_group_by(GroupBy by, uint64_t now_ns) {
   opts_.by = by;
-  for (auto& [key, t] : tracked_) t.group = nullptr;
+  for (auto& [key, t] : tracked_) detach(t);
   groups_.clear();
   for (auto& [key, t] : tracked_) attach(t);
+  closed_srtt_.clear();
+  closed_duration_.clear();
   // The interval restarts: its counts were counted under the old keys.
   totals_ = Counts{};
   lost_ = 0;
   interval_start_ns_ = now_ns;
 }
 
-void Aggregator::walk_connections(uint64_t& ephemeral_in_use) {
-  for (auto& [k, g] : groups_) {
-    g->alive = g->time_wait = g->close_wait = 0;
-    g->srtt.clear();
-  }
-  std::unordered_set<uint64_t> ports;
-  const uint16_t lo = opts_.ephemeral_lo, hi = opts_.ephemeral_hi;
-  for (const auto& [key, t] : tracked_) {
-    Group& g = *t.group;
-    switch (gauge_of(t.state)) {
-      case Gauge::alive:
-        ++g.alive;
-        if (t.srtt_us) g.srtt.push_back(t.srtt_us);
-        break;
-      case Gauge::time_wait:
-        ++g.time_wait;
-        break;
-      case Gauge::close_wait:
-        ++g.close_wait;
-        ++g.alive;
-        if (t.srtt_us) g.srtt.push_back(t.srtt_us);
-        break;
-      case Gauge::none:
-        break;
-    }
-    if (t.source.dir == model::Direction::out && hi && t.source.lport >= lo && t.source.lport <= hi)
-      ports.insert(uint64_t(t.source.netns) << 16 | t.source.lport);
-  }
-  ephemeral_in_use = ports.size();
+namespace {
+
+void fill_percentiles(Row& row, const LogHistogram& alive_srtt, const LogHistogram& closed_srtt,
+                      const LogHistogram& durations) {
+  LogHistogram srtt = alive_srtt;
+  srtt.merge(closed_srtt);
+  if (auto v = srtt.percentile(0.50)) row.srtt_p50_us = uint32_t(*v);
+  if (auto v = srtt.percentile(0.99)) row.srtt_p99_us = uint32_t(*v);
+  row.duration_p50_us = durations.percentile(0.50);
+  row.duration_p99_us = durations.percentile(0.99);
 }
 
-void Aggregator::fill_row(Row& row, Group& g) {
-  row.key = g.key;
-  row.counts = g.counts;
-  row.alive = g.alive;
-  row.time_wait = g.time_wait;
-  row.close_wait = g.close_wait;
-  g.srtt.insert(g.srtt.end(), g.closed_srtt.begin(), g.closed_srtt.end());
-  row.srtt_p50_us = percentile(g.srtt, 0.50);
-  row.srtt_p99_us = percentile(g.srtt, 0.99);
-  row.duration_p50_us = percentile(g.closed_duration, 0.50);
-  row.duration_p99_us = percentile(g.closed_duration, 0.99);
+void fill_gauges(Row& row, const Aggregator::Presence& p) {
+  row.alive = p.alive;
+  row.time_wait = p.time_wait;
+  row.close_wait = p.close_wait;
 }
+
+bool idle(const Counts& c) { return c.opens() + c.closes + c.resets() + c.retrans == 0; }
+
+}  // namespace
 
 Frame Aggregator::frame(uint64_t now_ns) {
   Frame f;
@@ -317,27 +309,19 @@ Frame Aggregator::frame(uint64_t now_ns) {
   f.by = opts_.by;
   if (opts_.ephemeral_hi >= opts_.ephemeral_lo && opts_.ephemeral_hi)
     f.ephemeral_range = uint64_t(opts_.ephemeral_hi) - opts_.ephemeral_lo + 1;
-  walk_connections(f.ephemeral_in_use);
-
-  std::vector<uint32_t> all_srtt;
-  std::vector<uint64_t> all_durations;
+  f.ephemeral_in_use = ports_in_use_.size();
   f.totals.counts = totals_;
+  fill_gauges(f.totals, presence_);
+  fill_percentiles(f.totals, presence_.srtt, closed_srtt_, closed_duration_);
+  f.groups.reserve(groups_.size());
   for (auto& [key, g] : groups_) {
-    if (g->members == 0 &&
-        g->counts.opens() + g->counts.closes + g->counts.resets() + g->counts.retrans == 0)
-      continue;
-    all_durations.insert(all_durations.end(), g->closed_duration.begin(), g->closed_duration.end());
+    if (g->members == 0 && idle(g->counts)) continue;
     Row& row = f.groups.emplace_back();
-    fill_row(row, *g);  // g->srtt now holds the closed ones too
-    all_srtt.insert(all_srtt.end(), g->srtt.begin(), g->srtt.end());
-    f.totals.alive += row.alive;
-    f.totals.time_wait += row.time_wait;
-    f.totals.close_wait += row.close_wait;
+    row.key = g->key;
+    row.counts = g->counts;
+    fill_gauges(row, g->now);
+    fill_percentiles(row, g->now.srtt, g->closed_srtt, g->closed_duration);
   }
-  f.totals.srtt_p50_us = percentile(all_srtt, 0.50);
-  f.totals.srtt_p99_us = percentile(all_srtt, 0.99);
-  f.totals.duration_p50_us = percentile(all_durations, 0.50);
-  f.totals.duration_p99_us = percentile(all_durations, 0.99);
   sort_rows(f.groups, Column::opens);
   f.lost = lost_;
   f.lost_total = lost_total_;
@@ -359,6 +343,8 @@ void Aggregator::start_interval(uint64_t now_ns) {
     ++it;
   }
   totals_ = Counts{};
+  closed_srtt_.clear();
+  closed_duration_.clear();
   lost_ = 0;
   interval_start_ns_ = now_ns;
 }

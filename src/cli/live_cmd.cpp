@@ -30,6 +30,7 @@
 #include "sys/clock.h"
 #include "sys/netns.h"
 #include "sys/netns_all.h"
+#include "sys/port_range.h"
 #include "sys/priority.h"
 #include "sys/procfs.h"
 #include "sys/stdio_guard.h"
@@ -450,6 +451,7 @@ int LiveStream::run() {
   // The filter reads interface names and the ephemeral port range: in the
   // namespace it will be applied to.
   setup_namespace();
+  if (auto range = sys::read_local_port_range()) table_.set_ephemeral_range(range->lo, range->hi);
   setup_filter();
   if (opts_.command == Command::live) {
     writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)

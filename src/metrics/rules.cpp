@@ -12,41 +12,6 @@ namespace sstrace::metrics {
 
 using diag::TcpState;
 
-Open open_of(const model::Event& e) {
-  if (e.type != model::EventType::state || e.inferred) return Open::none;
-  if (e.old_state == TcpState::kClose && e.new_state == TcpState::kSynSent) return Open::out;
-  if (e.old_state == TcpState::kListen && e.new_state == TcpState::kSynRecv) return Open::in;
-  return Open::none;
-}
-
-bool is_kernel_transition(const model::Event& e) {
-  return e.type == model::EventType::state && !e.inferred;
-}
-
-bool is_failed_connect(const model::Event& e) {
-  return is_kernel_transition(e) && e.new_state == TcpState::kClose &&
-         (e.old_state == TcpState::kSynSent || e.old_state == TcpState::kSynRecv);
-}
-
-uint16_t service_port(const model::Connection& c) {
-  switch (c.dir) {
-    case model::Direction::in:
-    case model::Direction::listen:
-      return c.local.port;
-    case model::Direction::out:
-      return c.remote.port;
-    case model::Direction::unknown:
-      break;
-  }
-  return 0;
-}
-
-bool is_seeded_request(const model::Event& e) {
-  return e.type == model::EventType::snapshot && e.info &&
-         (e.info->state == TcpState::kNewSynRecv ||
-          (e.info->state == TcpState::kSynRecv && e.info->inode == 0));
-}
-
 uint8_t followed_state(const model::Event& e) {
   if (!e.conn || is_seeded_request(e)) return 0;
   const uint8_t s = e.conn->state;

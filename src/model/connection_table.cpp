@@ -222,11 +222,15 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
 
 // A dump does not say who opened a connection. The kernel dumps listeners
 // before the established hash (inet_diag_dump_icsk), so a connection on a
-// listener's port is taken as its child, any other as an active open. (An
-// active socket bound to a listening port by SO_REUSEADDR reads "in".)
+// listener's port is taken as its child. Without a listener (closed since,
+// as a server's TIME-WAITs after a restart), the end whose port is
+// ephemeral is the client's; when neither or both are, an active open.
 Direction ConnectionTable::seeded_direction(const Connection& c) const {
   if (c.state == TcpState::kListen) return Direction::listen;
-  return listeners_.count({c.key.netns, c.local.port}) ? Direction::in : Direction::out;
+  if (listeners_.count({c.key.netns, c.local.port})) return Direction::in;
+  auto ephemeral = [this](uint16_t p) { return p >= ephemeral_lo_ && p <= ephemeral_hi_; };
+  if (ephemeral_hi_ && ephemeral(c.remote.port) && !ephemeral(c.local.port)) return Direction::in;
+  return Direction::out;
 }
 
 bool ConnectionTable::is_timewait_minisocket(const diag::SockInfo& s) {

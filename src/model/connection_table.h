@@ -59,6 +59,12 @@ class ConnectionTable {
   using Sink = std::function<void(const Event&)>;
   explicit ConnectionTable(Sink sink) : sink_(std::move(sink)), graveyard_(kGraveyardSize) {}
 
+  // ip_local_port_range, for telling a seeded connection's client end
+  // when its listener is gone (0/0: not known).
+  void set_ephemeral_range(uint16_t lo, uint16_t hi) {
+    ephemeral_lo_ = lo;
+    ephemeral_hi_ = hi;
+  }
   // One socket of the seeding dump (any TCP state, minisockets included).
   // Emits its snapshot event; request minisockets are reported but not
   // kept (they have a cookie of their own and no tracepoint follows them).
@@ -162,6 +168,7 @@ class ConnectionTable {
   std::unordered_set<SockKey, SockKeyHash> seeded_requests_;
   std::priority_queue<DueCheck, std::vector<DueCheck>, LaterCheck> checks_;
   std::vector<DueMinisocket> due_;  // the last minisockets_due() answer
+  uint16_t ephemeral_lo_ = 0, ephemeral_hi_ = 0;
 };
 
 }  // namespace sstrace::model

@@ -345,6 +345,13 @@ TEST_F(TableTest, connections_know_who_opened_them) {
   EXPECT_EQ(table.find({kNetns, 1})->dir, Direction::listen);
   EXPECT_EQ(table.find({kNetns, 2})->dir, Direction::in);
   EXPECT_EQ(table.find({kNetns, 3})->dir, Direction::out);
+  // A server's TIME-WAIT whose listener is gone: the peer's port is the
+  // ephemeral one, so it was opened toward us.
+  table.set_ephemeral_range(32768, 60999);
+  table.seed(dumped(6, kEstablished, 8443, 41000), {}, 0);
+  table.seed(dumped(7, kEstablished, 41001, 8443), {}, 0);
+  EXPECT_EQ(table.find({kNetns, 6})->dir, Direction::in);
+  EXPECT_EQ(table.find({kNetns, 7})->dir, Direction::out);
   // Live: connect() and a listener's child.
   table.apply(state_rec(4, kClose, kSynSent, 10, 0, 443));
   table.apply(state_rec(5, kListen, kSynRecv, 10, 80, 50001));
