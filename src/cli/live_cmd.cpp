@@ -451,7 +451,8 @@ int LiveStream::run() {
   // The filter reads interface names and the ephemeral port range: in the
   // namespace it will be applied to.
   setup_namespace();
-  if (auto range = sys::read_local_port_range()) table_.set_ephemeral_range(range->lo, range->hi);
+  const std::optional<sys::PortRange> ephemeral = sys::read_local_port_range();
+  if (ephemeral) table_.set_ephemeral_range(ephemeral->lo, ephemeral->hi);
   setup_filter();
   if (opts_.command == Command::live) {
     writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)
@@ -460,7 +461,7 @@ int LiveStream::run() {
   }
   // In the followed namespace: views read what belongs to it (the
   // ephemeral port range, sockstat).
-  LiveSetup setup{opts_, netns_, writer_.get(), clock_, metrics_endpoint_.get()};
+  LiveSetup setup{opts_, netns_, writer_.get(), clock_, metrics_endpoint_.get(), ephemeral};
   views_ = make_views_(setup);
   // Owners are listed before attaching, so the ring buffer does not fill
   // meanwhile (the /proc fallback takes seconds on a busy host). Sockets
@@ -503,6 +504,17 @@ void LiveStream::report_lost_on_stderr() const {
 }
 
 }  // namespace
+
+aggregate::AggregatorOptions LiveSetup::aggregator_options(aggregate::GroupBy by) const {
+  aggregate::AggregatorOptions o;
+  o.by = by;
+  o.key_netns = opts.all_netns;
+  if (ephemeral) {
+    o.ephemeral_lo = ephemeral->lo;
+    o.ephemeral_hi = ephemeral->hi;
+  }
+  return o;
+}
 
 int run_live(const Options& opts, MakeViews make_views) {
   LiveStream live(opts, std::move(make_views));

@@ -2,12 +2,15 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "aggregate/aggregator.h"
 #include "cli/live_view.h"
 #include "cli/options.h"
 #include "output/event_writer.h"
 #include "sys/clock.h"
+#include "sys/port_range.h"
 
 namespace sstrace::metrics {
 class Endpoint;
@@ -25,6 +28,13 @@ struct LiveSetup {
   // --metrics: the endpoint, already listening in the namespace sstrace
   // was started in (null without --metrics).
   metrics::Endpoint* metrics_endpoint = nullptr;
+  // ip_local_port_range of the followed namespace, read once for the table
+  // and every view (nullopt: unreadable).
+  std::optional<sys::PortRange> ephemeral;
+
+  // A churn view's aggregator: grouped `by`, keyed by namespace with
+  // --all-netns, the ephemeral range above.
+  aggregate::AggregatorOptions aggregator_options(aggregate::GroupBy by) const;
 };
 using MakeViews = std::function<std::vector<std::unique_ptr<LiveView>>(const LiveSetup&)>;
 

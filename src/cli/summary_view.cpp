@@ -6,24 +6,12 @@
 #include "common/result.h"
 #include "output/summary.h"
 #include "output/timestamps.h"
-#include "sys/port_range.h"
 #include "views/frame_json.h"
 #include "views/rates_text.h"
 
 namespace sstrace::cli {
 
 namespace {
-
-aggregate::AggregatorOptions aggregator_options(const LiveSetup& setup) {
-  aggregate::AggregatorOptions o;
-  o.by = aggregate::GroupBy::port;  // the summary shows totals only: the fewest groups
-  o.key_netns = setup.opts.all_netns;
-  if (auto r = sys::read_local_port_range()) {
-    o.ephemeral_lo = r->lo;
-    o.ephemeral_hi = r->hi;
-  }
-  return o;
-}
 
 class SummaryView final : public LiveView {
  public:
@@ -33,7 +21,8 @@ class SummaryView final : public LiveView {
         json_(setup.opts.json),
         netns_(setup.netns),
         interval_ns_(uint64_t(setup.opts.interval_s * 1e9)),
-        aggregator_(aggregator_options(setup)) {}
+        // The summary shows totals only: the grouping with the fewest groups.
+        aggregator_(setup.aggregator_options(aggregate::GroupBy::port)) {}
 
   void on_event(const model::Event& e) override {
     aggregator_.observe(e);
@@ -66,10 +55,7 @@ class SummaryView final : public LiveView {
     if (json_) {
       nlohmann::ordered_json j = output::summary_json(*s, netns_, ts_text(now));
       j["interval_s"] = std::round(f.interval_s * 1000) / 1000;
-      j["totals"] = views::row_counters_json(f, f.totals);
-      if (f.ephemeral_range)
-        j["ephemeral"] = {{"in_use", f.ephemeral_in_use}, {"range", f.ephemeral_range}};
-      j["lost"] = f.lost;
+      views::add_totals_json(j, f);
       writer_.write_text(j.dump() + "\n");
     } else {
       writer_.write_text(output::summary_text(*s) + views::rates_line(f) + "\n");

@@ -14,7 +14,6 @@
 #include "common/result.h"
 #include "output/event_writer.h"
 #include "output/timestamps.h"
-#include "sys/port_range.h"
 #include "sys/stdio_guard.h"
 #include "views/frame_json.h"
 #include "views/top_screen.h"
@@ -51,13 +50,7 @@ class TopView final : public LiveView {
         mode_(mode),
         interval_ns_(uint64_t(setup.opts.interval_s * 1e9)),
         state_(*aggregate::parse_group_by(setup.opts.by)) {
-    agg_opts_.by = state_.by();
-    agg_opts_.key_netns = setup.opts.all_netns;
-    // Read here: the view is made in the followed namespace (-N).
-    if (auto r = sys::read_local_port_range()) {
-      agg_opts_.ephemeral_lo = r->lo;
-      agg_opts_.ephemeral_hi = r->hi;
-    }
+    agg_opts_ = setup.aggregator_options(state_.by());
     aggregator_ = std::make_unique<aggregate::Aggregator>(agg_opts_);
     if (mode_ != TopMode::screen) writer_ = output::make_json_event_writer(stdout, clock_);
   }

@@ -68,6 +68,13 @@ nlohmann::ordered_json group_json(const aggregate::Frame& f, const aggregate::Ro
   return j;
 }
 
+void add_totals_json(nlohmann::ordered_json& j, const aggregate::Frame& f) {
+  j["totals"] = row_counters_json(f, f.totals);
+  if (f.ephemeral_range)
+    j["ephemeral"] = {{"in_use", f.ephemeral_in_use}, {"range", f.ephemeral_range}};
+  j["lost"] = f.lost;
+}
+
 nlohmann::ordered_json top_json(const aggregate::Frame& f, const std::string& ts_text) {
   nlohmann::ordered_json j;
   j["type"] = "top";
@@ -75,10 +82,7 @@ nlohmann::ordered_json top_json(const aggregate::Frame& f, const std::string& ts
   j["v"] = 1;
   j["interval_s"] = std::round(f.interval_s * 1000) / 1000;
   j["by"] = std::string(aggregate::group_by_name(f.by));
-  j["totals"] = row_counters_json(f, f.totals);
-  if (f.ephemeral_range)
-    j["ephemeral"] = {{"in_use", f.ephemeral_in_use}, {"range", f.ephemeral_range}};
-  j["lost"] = f.lost;
+  add_totals_json(j, f);
   auto groups = nlohmann::ordered_json::array();
   for (const aggregate::Row& r : f.groups) groups.push_back(group_json(f, r));
   j["groups"] = std::move(groups);

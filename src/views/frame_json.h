@@ -17,6 +17,9 @@ nlohmann::ordered_json row_counters_json(const aggregate::Frame& f, const aggreg
 // A group: its key fields (peer, port and dir, pid and comm, netns), then
 // its counters.
 nlohmann::ordered_json group_json(const aggregate::Frame& f, const aggregate::Row& r);
+// What the `top` object and the live `summary` event share: `totals`, the
+// ephemeral ports in use (when the range is known) and `lost`.
+void add_totals_json(nlohmann::ordered_json& j, const aggregate::Frame& f);
 // The whole `top` object; ts_text is the frame's time, RFC 3339.
 nlohmann::ordered_json top_json(const aggregate::Frame& f, const std::string& ts_text);
 
