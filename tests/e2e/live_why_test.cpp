@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,12 @@ TEST(LiveStream, failed_connects_name_the_kernels_error_once) {
       "}\n");
   LiveTrace live(ns);
   ASSERT_TRUE(live.wait_sync()) << live.describe();
+  // top beside the stream: its first frame says it is attached.
+  LiveTrace::Config top_cfg;
+  top_cfg.command = {"top"};
+  top_cfg.args = {"--interval", "1"};
+  LiveTrace top(ns, top_cfg);
+  ASSERT_TRUE(top.wait_for([](const Json& e) { return is_type(e, "top"); }, 30s)) << top.describe();
   auto before = tcp_snmp(ns);
 
   Worker server(ns, "why-server", endpoint_commands);
@@ -109,10 +117,30 @@ TEST(LiveStream, failed_connects_name_the_kernels_error_once) {
   server.send("exit");
   busy.send("exit");
   EXPECT_EQ(client.wait_exit(), 0);
+  usleep(1200 * 1000);  // top's last whole interval covers them all
   ASSERT_EQ(live.stop(), 0) << live.describe();
+  ASSERT_EQ(top.stop(), 0) << top.describe();
 
   auto events = live.events();
   EXPECT_TRUE(stream_is_sound(events, live.lines(), ns.inode())) << live.describe();
+
+  // top: every failure once, by its error (rates times interval lengths).
+  std::map<std::string, double> top_failed_by;
+  double top_failed = 0;
+  for (const Json& f : top.events()) {
+    ASSERT_TRUE(events_schema().validate(f).empty()) << f.dump();
+    const double s = f["interval_s"].get<double>();
+    top_failed += f["totals"]["failed"].get<double>() * s;
+    if (f["totals"].contains("failed_by"))
+      for (auto& [name, rate] : f["totals"]["failed_by"].items())
+        top_failed_by[name] += rate.get<double>() * s;
+  }
+  EXPECT_EQ(std::lround(top_failed), 4) << top.describe();
+  std::map<std::string, long> got;
+  for (auto& [name, n] : top_failed_by) got[name] = std::lround(n);
+  std::map<std::string, long> want = {
+      {"ECONNREFUSED", 1}, {"ETIMEDOUT", 1}, {"EHOSTUNREACH", 1}, {"EADDRNOTAVAIL", 1}};
+  EXPECT_EQ(got, want) << top.describe();
 
   // Failed closes: one per attempt that sent a SYN, with the kernel's error.
   std::map<std::string, Json> failure_of_port;
