@@ -488,6 +488,8 @@ void ConnectionTable::apply_reset(const sstrace_record& r) {
     // keep, its endpoints from the segment.
     Connection none = from_record(r);
     none.state = uint8_t(r.reset.state);
+    // The segment came to our port: the churn views count it there.
+    none.dir = Direction::in;
     e.conn = &none;
     sink_(e);
     return;

@@ -117,6 +117,7 @@ TEST_F(WhyTable, sent_resets_name_the_kernels_reason) {
   EXPECT_EQ(reasons[0], "not_specified");
   EXPECT_EQ(reasons[1], "no_socket");
   EXPECT_EQ(conns[1].key.cookie, 0u);
+  EXPECT_EQ(conns[1].dir, model::Direction::in);  // grouped under the port it came to
   EXPECT_EQ(reasons[2], "unknown");
   EXPECT_EQ(reasons[3], "");
   EXPECT_EQ(table.size(), 1u);  // cookie 7 only
