@@ -701,14 +701,16 @@ static __always_inline void emit_connect_error(const struct connect_call *call, 
 		return;
 	if ((call->flags & CONNECT_SAW_SYN_SENT) && !(call->flags & CONNECT_UNDONE))
 		return;
-	if (call->family != AF_INET && call->family != AF_INET6)
-		return;
 	read_sock_id(sk, &id); /* the local end, as far as bound */
-	id.family = call->family;
+	if (id.family != AF_INET && id.family != AF_INET6)
+		return;
+	/* The destination asked for, where the sockaddr is of the socket's
+	 * family (a mismatch fails with EAFNOSUPPORT: the address stays "*"). */
 	id.dport = call->dport;
-	__builtin_memcpy(id.daddr, call->daddr, SSTRACE_ADDR_LEN);
-	if (call->family == AF_INET)
-		__builtin_memset(id.daddr + 4, 0, SSTRACE_ADDR_LEN - 4);
+	if (call->family == AF_INET && id.family == AF_INET)
+		__builtin_memcpy(id.daddr, call->daddr, 4);
+	else if (call->family == AF_INET6 && id.family == AF_INET6)
+		__builtin_memcpy(id.daddr, call->daddr, SSTRACE_ADDR_LEN);
 	if (prefilter_drops(&id))
 		return;
 	/* A cookie only if one was ever made (no helper makes one here). */
