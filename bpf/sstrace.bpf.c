@@ -11,7 +11,8 @@
  *   tp_btf/tcp_retransmit_synack   SYN-ACK retransmissions (request sockets)
  *   tp_btf/tcp_send_reset, tcp_receive_reset
  *   tracepoint/syscalls/sys_{enter,exit}_connect, sys_exit_accept{,4}
- *                                  owner and local port, learned in process context
+ *                                  owner and local port, learned in process context;
+ *                                  connect_error records
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -70,13 +71,34 @@ struct {
 	__type(value, struct sock_state);
 } sock_states SEC(".maps");
 
-/* connect() in flight: tid -> fd, so that sys_exit_connect can find the
- * socket once the kernel has chosen its local port. */
+/* connect_call.flags */
+enum {
+	/* The socket was SS_UNCONNECTED at entry: this call starts an attempt
+	 * (a second connect() on a failed attempt returns that attempt's error,
+	 * already reported by its close). */
+	CONNECT_FRESH = 1 << 0,
+	CONNECT_SAW_SYN_SENT = 1 << 1, /* CLOSE -> SYN-SENT during this call */
+	CONNECT_UNDONE = 1 << 2,       /* SYN-SENT -> CLOSE during it, no socket error */
+};
+
+/* A TCP connect() in flight, by tid: the socket (to know its transitions
+ * from others' when a softirq runs on this task), its fd (for the owner at
+ * exit) and the destination the caller asked for (for connect_error). */
+struct connect_call {
+	__u64 sk;
+	__s32 fd;
+	__u16 family;
+	__u16 dport;
+	__u8 daddr[SSTRACE_ADDR_LEN];
+	__u32 flags;
+	__u32 pad0;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __s32);
+	__type(value, struct connect_call);
 } connecting SEC(".maps");
 
 /* The close summary: kernel counters plus what tcp_probe gathered. */
@@ -209,6 +231,47 @@ static __always_inline bool local_port_unchosen(const struct sstrace_sock_id *id
 	       (!cfg_netns || id->netns == cfg_netns) && (!cfg_family || id->family == cfg_family);
 }
 
+/* Why a connection died before ESTABLISHED: the kernel sets sk_err before
+ * tcp_done() moves the socket to CLOSE (tcp_done_with_error()): ECONNREFUSED
+ * from tcp_reset() in SYN-SENT, sk_err_soft ?: ETIMEDOUT from tcp_write_err()
+ * when the SYNs ran out, the ICMP error from tcp_v4_err()/tcp_v6_err() (an
+ * unreachable in SYN-SENT is fatal there). sk_err_soft alone is what an ICMP
+ * error left while the socket was owned by the user. */
+static __always_inline __u8 connect_error_of(const struct sock *sk)
+{
+	int err = BPF_CORE_READ(sk, sk_err);
+
+	if (!err)
+		err = BPF_CORE_READ(sk, sk_err_soft);
+	return err > 0 && err < 256 ? err : 0;
+}
+
+/* Follows the socket's transitions made inside its own connect() (the call
+ * in connecting[tid], for this very socket: a softirq running on a task in
+ * connect() may be moving another socket). True for SYN-SENT -> CLOSE with no
+ * socket error: connect() undoing its SYN-SENT (see SSTRACE_STATE_IN_CONNECT). */
+static __always_inline bool note_connect_transition(const struct sock *sk, int oldstate,
+						    int newstate, __u8 sk_err)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_call *call;
+
+	if (!(oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) &&
+	    !(oldstate == TCP_SYN_SENT && newstate == TCP_CLOSE))
+		return false;
+	call = bpf_map_lookup_elem(&connecting, &tid);
+	if (!call || call->sk != (__u64)sk)
+		return false;
+	if (newstate == TCP_SYN_SENT) {
+		call->flags |= CONNECT_SAW_SYN_SENT;
+		return false;
+	}
+	if (sk_err)
+		return false;
+	call->flags |= CONNECT_UNDONE;
+	return true;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
@@ -216,11 +279,18 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 	struct sstrace_sock_id id;
 	struct sstrace_record *r;
 	struct sock_state *st;
-	bool dropped;
+	bool dropped, undone = false;
+	__u8 sk_err = 0;
 	__u64 now;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
+	if (newstate == TCP_CLOSE && (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV))
+		sk_err = connect_error_of(sk);
+	/* Before the prefilter: sys_exit_connect judges by these whatever the
+	 * filter shows. */
+	if (oldstate == TCP_CLOSE || newstate == TCP_CLOSE)
+		undone = note_connect_transition(sk, oldstate, newstate, sk_err);
 	read_sock_id(sk, &id);
 	dropped = prefilter_drops(&id);
 	if (dropped && !local_port_unchosen(&id, oldstate, newstate))
@@ -257,6 +327,10 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 			read_summary(sk, st, &r->state.summary);
 			r->state.flags |= timewait_flags(sk, oldstate);
 		}
+		if (newstate == TCP_CLOSE && (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV))
+			r->state.sk_err = sk_err;
+		if (undone)
+			r->state.flags |= SSTRACE_STATE_IN_CONNECT;
 		submit(r);
 	}
 	if (st) {
@@ -423,22 +497,79 @@ int BPF_PROG(handle_tcp_retransmit_synack, const struct sock *sk, const struct r
 	return 0;
 }
 
+/* A reset for a segment that matched no socket (a closed port): its
+ * endpoints from the segment, seen from our side (its destination is our
+ * local end). Cookie 0: there is no socket. */
+static __always_inline bool read_skb_id(const struct sk_buff *skb, struct sstrace_sock_id *id)
+{
+	unsigned char *head;
+	__u16 nh, th, proto;
+	struct tcphdr tcp;
+
+	__builtin_memset(id, 0, sizeof(*id));
+	if (!skb)
+		return false;
+	head = BPF_CORE_READ(skb, head);
+	nh = BPF_CORE_READ(skb, network_header);
+	th = BPF_CORE_READ(skb, transport_header);
+	proto = __builtin_bswap16(BPF_CORE_READ(skb, protocol));
+	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+		return false;
+	if (proto == 0x0800) { /* ETH_P_IP */
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return false;
+		id->family = AF_INET;
+		__builtin_memcpy(id->saddr, &ip.daddr, 4);
+		__builtin_memcpy(id->daddr, &ip.saddr, 4);
+	} else if (proto == 0x86DD) { /* ETH_P_IPV6 */
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return false;
+		id->family = AF_INET6;
+		__builtin_memcpy(id->saddr, &ip6.daddr, 16);
+		__builtin_memcpy(id->daddr, &ip6.saddr, 16);
+	} else {
+		return false;
+	}
+	id->sport = __builtin_bswap16(tcp.dest);
+	id->dport = __builtin_bswap16(tcp.source);
+	id->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	return true;
+}
+
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(handle_tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
 {
+	struct sstrace_sock_id id;
 	struct sstrace_record *r;
+	int state = TCP_CLOSE;
 
-	/* No socket: a reset for a segment that matched none. Not a
-	 * connection of ours. */
-	if (!sk)
-		return 0;
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_TIME_WAIT ||
-	    BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_NEW_SYN_RECV)
-		return 0; /* minisocket: no full struct sock behind the pointer */
-	if (emit_sock_record(sk, SSTRACE_REC_RESET, &r))
-		return 0;
+	if (sk) {
+		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+			return 0; /* minisocket: no full struct sock behind the pointer */
+		if (emit_sock_record(sk, SSTRACE_REC_RESET, &r))
+			return 0;
+	} else {
+		if (!read_skb_id(skb, &id) || prefilter_drops(&id))
+			return 0;
+		r = reserve();
+		if (!r)
+			return 0;
+		r->kind = SSTRACE_REC_RESET;
+		r->id = id;
+	}
 	r->reset.dir = SSTRACE_RESET_SENT;
-	r->reset.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	r->reset.state = state;
+	/* The tracepoint's third argument, enum sk_rst_reason (the rstreason
+	 * series, v6.10): absent before, where ctx[2] must not be read. */
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_send_reset, reason)) {
+		r->reset.reason = (__u32)ctx[2];
+		r->reset.has_reason = 1;
+	}
 	submit(r);
 	return 0;
 }
@@ -457,7 +588,7 @@ int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 }
 
 /* Process context: the socket behind a fd of the current task. */
-static __always_inline struct sock *sock_of_fd(long fd)
+static __always_inline struct socket *socket_of_fd(long fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
@@ -475,7 +606,14 @@ static __always_inline struct sock *sock_of_fd(long fd)
 	 * file's ops are the socket ones via the inode mode (S_IFSOCK). */
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & 00170000) != 0140000)
 		return NULL;
-	return BPF_CORE_READ(sock, sk);
+	return sock;
+}
+
+static __always_inline struct sock *sock_of_fd(long fd)
+{
+	struct socket *sock = socket_of_fd(fd);
+
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
 }
 
 /* Tells user space who owns a socket (and its local port, which connect()
@@ -512,24 +650,95 @@ SEC("tracepoint/syscalls/sys_enter_connect")
 int handle_sys_enter_connect(struct syscall_trace_enter *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__s32 fd = (__s32)BPF_CORE_READ(ctx, args[0]);
+	struct connect_call call = {};
+	const void *uaddr = (const void *)BPF_CORE_READ(ctx, args[1]);
+	struct socket *sock;
+	struct sock *sk;
 
-	bpf_map_update_elem(&connecting, &tid, &fd, BPF_ANY);
+	call.fd = (__s32)BPF_CORE_READ(ctx, args[0]);
+	sock = socket_of_fd(call.fd);
+	sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0; /* only TCP connects are followed */
+	call.sk = (__u64)sk;
+	if (BPF_CORE_READ(sock, state) == SS_UNCONNECTED)
+		call.flags |= CONNECT_FRESH;
+	/* struct sockaddr_in / sockaddr_in6: family, port, then the address
+	 * (after sin6_flowinfo for IPv6). */
+	bpf_probe_read_user(&call.family, sizeof(call.family), uaddr);
+	if (call.family == AF_INET) {
+		bpf_probe_read_user(&call.dport, 2, uaddr + 2);
+		bpf_probe_read_user(call.daddr, 4, uaddr + 4);
+	} else if (call.family == AF_INET6) {
+		bpf_probe_read_user(&call.dport, 2, uaddr + 2);
+		bpf_probe_read_user(call.daddr, 16, uaddr + 8);
+	}
+	call.dport = __builtin_bswap16(call.dport);
+	bpf_map_update_elem(&connecting, &tid, &call, BPF_ANY);
 	return 0;
+}
+
+/* Errors of connect() that are not a failed attempt (in progress, already
+ * connected, interrupted: include/uapi/asm-generic/errno.h), and the
+ * kernel-internal restart codes (>= 512, include/linux/errno.h) a signal
+ * turns into EINTR or a restart. */
+static __always_inline bool is_attempt_error(long err)
+{
+	return err > 0 && err < 512 && err != 115 /* EINPROGRESS */ && err != 114 /* EALREADY */ &&
+	       err != 106 /* EISCONN */ && err != 4 /* EINTR */;
+}
+
+/* connect() failed and the socket never left CLOSE (or left it only to be
+ * put back by connect() itself, before any SYN: see
+ * SSTRACE_STATE_IN_CONNECT). Errors after a SYN went out are the close's. */
+static __always_inline void emit_connect_error(const struct connect_call *call, long err)
+{
+	struct sock *sk = (struct sock *)call->sk;
+	struct sstrace_sock_id id;
+	struct sstrace_record *r;
+
+	if (!(call->flags & CONNECT_FRESH))
+		return;
+	if ((call->flags & CONNECT_SAW_SYN_SENT) && !(call->flags & CONNECT_UNDONE))
+		return;
+	read_sock_id(sk, &id); /* the local end, as far as bound */
+	if (id.family != AF_INET && id.family != AF_INET6)
+		return;
+	/* The destination asked for, where the sockaddr is of the socket's
+	 * family (a mismatch fails with EAFNOSUPPORT: the address stays "*"). */
+	id.dport = call->dport;
+	if (call->family == AF_INET && id.family == AF_INET)
+		__builtin_memcpy(id.daddr, call->daddr, 4);
+	else if (call->family == AF_INET6 && id.family == AF_INET6)
+		__builtin_memcpy(id.daddr, call->daddr, SSTRACE_ADDR_LEN);
+	if (prefilter_drops(&id))
+		return;
+	/* A cookie only if one was ever made (no helper makes one here). */
+	id.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	r = reserve();
+	if (!r)
+		return;
+	r->kind = SSTRACE_REC_CONNECT_ERROR;
+	r->id = id;
+	set_owner_from_current(&r->owner);
+	r->connect_error.err = err;
+	submit(r);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int handle_sys_exit_connect(struct syscall_trace_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__s32 *fd = bpf_map_lookup_elem(&connecting, &tid);
+	struct connect_call *call = bpf_map_lookup_elem(&connecting, &tid);
 	long ret = ctx->ret;
 
-	if (!fd)
+	if (!call)
 		return 0;
 	/* 0 or EINPROGRESS: the port is chosen and the socket is ours. */
 	if (ret == 0 || ret == -115)
-		emit_owner(*fd);
+		emit_owner(call->fd);
+	else if (is_attempt_error(-ret))
+		emit_connect_error(call, -ret);
 	bpf_map_delete_elem(&connecting, &tid);
 	return 0;
 }

@@ -21,6 +21,7 @@ enum sstrace_record_kind {
 	SSTRACE_REC_RETRANSMIT = 3, /* tcp_retransmit_skb / tcp_retransmit_synack */
 	SSTRACE_REC_RESET = 4,	    /* tcp_send_reset / tcp_receive_reset */
 	SSTRACE_REC_OWNER = 5,	    /* accept() returned this socket to a process */
+	SSTRACE_REC_CONNECT_ERROR = 6, /* connect() failed before the socket left CLOSE */
 };
 
 /* sstrace_reset.dir */
@@ -44,6 +45,12 @@ enum sstrace_state_flags {
 	SSTRACE_STATE_PROCESS_CONTEXT = 1 << 2,
 	/* enter_ns is known (the socket was seen by sstrace before). */
 	SSTRACE_STATE_ENTER_KNOWN = 1 << 3,
+	/* SYN-SENT -> CLOSE inside the socket's own connect(), with no socket
+	 * error: tcp_v4_connect()/tcp_v6_connect() undoing their SYN-SENT on
+	 * the `failure:` path (inet_hash_connect() found no free local port,
+	 * EADDRNOTAVAIL). The SYN was never sent: the connect_error record at
+	 * the syscall's exit carries the errno. */
+	SSTRACE_STATE_IN_CONNECT = 1 << 4,
 };
 
 /* sstrace_sock_id.flags */
@@ -95,7 +102,11 @@ struct sstrace_state {
 	__u8 old_state; /* kernel TCP_* numbering (include/net/tcp_states.h) */
 	__u8 new_state;
 	__u8 flags; /* enum sstrace_state_flags */
-	__u8 pad0[5];
+	/* At SYN-SENT/SYN-RECV -> CLOSE: the socket's error, sk_err or else
+	 * sk_err_soft (a positive errno); 0: none (the application closed it,
+	 * or SSTRACE_STATE_IN_CONNECT). */
+	__u8 sk_err;
+	__u8 pad0[4];
 	__u64 enter_ns; /* when old_state was entered (bpf_ktime_get_ns) */
 	struct sstrace_summary summary; /* valid when new_state == TCP_CLOSE */
 };
@@ -121,6 +132,17 @@ struct sstrace_retransmit {
 struct sstrace_reset {
 	__u32 dir; /* enum sstrace_reset_dir */
 	__u32 state;
+	__u32 reason;	 /* enum sk_rst_reason, valid when has_reason */
+	__u8 has_reason; /* the kernel's tcp_send_reset has a reason (6.10+) */
+	__u8 pad0[3];
+};
+
+/* connect() returned an error while the socket stayed in CLOSE. id has the
+ * destination from the syscall's sockaddr, the local end as far as bound,
+ * and the cookie if the socket ever had one (0 otherwise). */
+struct sstrace_connect_error {
+	__s32 err; /* positive errno */
+	__u32 pad0;
 };
 
 struct sstrace_record {
@@ -134,6 +156,7 @@ struct sstrace_record {
 		struct sstrace_rtt rtt;
 		struct sstrace_retransmit retransmit;
 		struct sstrace_reset reset;
+		struct sstrace_connect_error connect_error;
 	};
 };
 

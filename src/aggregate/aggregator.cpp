@@ -213,6 +213,9 @@ void Aggregator::observe(const model::Event& e) {
     case model::EventType::close:
       if (e.conn) count_close(e);
       break;
+    case model::EventType::connect_error:
+      if (e.conn) count_failure(*e.conn, e.error);
+      break;
     case model::EventType::lost:
       lost_ += e.count;
       lost_total_ += e.count;
@@ -246,10 +249,9 @@ void Aggregator::count_close(const model::Event& e) {
   if (s.closed_by == model::ClosedBy::listener) return;  // not a connection
   Group& g = counting_group(*e.conn);
   const bool failed = s.closed_by == model::ClosedBy::failed;
-  for (Counts* c : {&totals_, &g.counts}) {
-    ++c->closes;
-    if (failed) ++c->failed;
-  }
+  for (Counts* c : {&totals_, &g.counts}) ++c->closes;
+  // connect() undoing its own SYN-SENT is counted by its connect_error.
+  if (failed && !e.in_connect) count_failure(*e.conn, s.failure);
   // A failed connect never lived; its srtt (the SYN's, if any) is not a
   // connection's either.
   if (failed) return;
@@ -267,6 +269,12 @@ void Aggregator::count_close(const model::Event& e) {
   }
 }
 
+void Aggregator::count_failure(const model::Connection& c, int error) {
+  ++totals_.failed;
+  ++counting_group(c).counts.failed;
+  ++failed_by_[error];
+}
+
 void Aggregator::set_group_by(GroupBy by, uint64_t now_ns) {
   opts_.by = by;
   for (auto& [key, t] : tracked_) detach(t);
@@ -276,6 +284,7 @@ void Aggregator::set_group_by(GroupBy by, uint64_t now_ns) {
   closed_duration_.clear();
   // The interval restarts: its counts were counted under the old keys.
   totals_ = Counts{};
+  failed_by_.clear();
   lost_ = 0;
   interval_start_ns_ = now_ns;
 }
@@ -298,7 +307,7 @@ void fill_gauges(Row& row, const Aggregator::Presence& p) {
   row.close_wait = p.close_wait;
 }
 
-bool idle(const Counts& c) { return c.opens() + c.closes + c.resets() + c.retrans == 0; }
+bool idle(const Counts& c) { return c.opens() + c.closes + c.failed + c.resets() + c.retrans == 0; }
 
 }  // namespace
 
@@ -311,6 +320,7 @@ Frame Aggregator::frame(uint64_t now_ns) {
     f.ephemeral_range = uint64_t(opts_.ephemeral_hi) - opts_.ephemeral_lo + 1;
   f.ephemeral_in_use = ports_in_use_.size();
   f.totals.counts = totals_;
+  f.failed_by = failed_by_;
   fill_gauges(f.totals, presence_);
   fill_percentiles(f.totals, presence_.srtt, closed_srtt_, closed_duration_);
   f.groups.reserve(groups_.size());
@@ -343,6 +353,7 @@ void Aggregator::start_interval(uint64_t now_ns) {
     ++it;
   }
   totals_ = Counts{};
+  failed_by_.clear();
   closed_srtt_.clear();
   closed_duration_.clear();
   lost_ = 0;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +65,7 @@ class Aggregator {
   void add_count(const model::Connection* c, uint64_t Counts::*field, uint64_t n);
   void count_state(const model::Event& e);
   void count_close(const model::Event& e);
+  void count_failure(const model::Connection& c, int error);
   void count_presence(const Tracked& t, int sign);
   void start_interval(uint64_t now_ns);
 
@@ -71,7 +73,8 @@ class Aggregator {
   uint64_t interval_start_ns_;
   std::unordered_map<GroupKey, std::unique_ptr<Group>, GroupKeyHash> groups_;
   std::unordered_map<model::SockKey, Tracked, model::SockKeyHash> tracked_;
-  Counts totals_;  // also what no connection could be found for (a late reset)
+  Counts totals_;                      // also what no connection could be found for (a late reset)
+  std::map<int, uint64_t> failed_by_;  // the interval's totals_.failed by errno
   Presence presence_;
   LogHistogram closed_srtt_, closed_duration_;  // the interval's, all groups
   // (netns << 16 | local port) of active opens in the ephemeral range, and

@@ -50,6 +50,13 @@ size_t GroupKeyHash::operator()(const GroupKey& k) const noexcept {
   return h;
 }
 
+std::vector<std::pair<int, uint64_t>> Frame::failed_by_largest() const {
+  std::vector<std::pair<int, uint64_t>> by(failed_by.begin(), failed_by.end());
+  std::stable_sort(by.begin(), by.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return by;
+}
+
 void Counts::add(const Counts& o) {
   opens_in += o.opens_in;
   opens_out += o.opens_out;

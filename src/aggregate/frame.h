@@ -6,9 +6,11 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/connection.h"
@@ -51,7 +53,9 @@ struct Counts {
   uint64_t opens_in = 0;   // LISTEN -> SYN-RECV children (nstat PassiveOpens)
   uint64_t opens_out = 0;  // CLOSE -> SYN-SENT (nstat ActiveOpens)
   uint64_t closes = 0;     // `close` events (connections, not listeners)
-  uint64_t failed = 0;     // closed before ESTABLISHED (nstat AttemptFails)
+  // Closed before ESTABLISHED (nstat AttemptFails), plus connect() calls
+  // that failed before the socket left CLOSE (connect_error events).
+  uint64_t failed = 0;
   uint64_t resets_sent = 0;
   uint64_t resets_received = 0;
   uint64_t retrans = 0;  // retransmitted segments
@@ -107,6 +111,11 @@ struct Frame {
   double interval_s = 0;  // its real length (the first may be shorter)
   GroupBy by = GroupBy::peer_port;
   Row totals;
+  // totals.counts.failed by the kernel's error (a positive errno; 0: none
+  // given, as when the application closed a connection in SYN-SENT).
+  std::map<int, uint64_t> failed_by;
+  // failed_by, the most frequent first (ties by errno).
+  std::vector<std::pair<int, uint64_t>> failed_by_largest() const;
   std::vector<Row> groups;  // sorted by opens
   // Local ports of the ip_local_port_range in use by active opens
   // (TIME-WAIT included), and the range's size; range 0: not known.

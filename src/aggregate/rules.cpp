@@ -18,7 +18,7 @@ bool is_kernel_transition(const model::Event& e) {
 }
 
 bool is_failed_connect(const model::Event& e) {
-  return is_kernel_transition(e) && e.new_state == TcpState::kClose &&
+  return is_kernel_transition(e) && !e.in_connect && e.new_state == TcpState::kClose &&
          (e.old_state == TcpState::kSynSent || e.old_state == TcpState::kSynRecv);
 }
 

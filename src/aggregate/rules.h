@@ -25,8 +25,9 @@ bool is_kernel_transition(const model::Event& e);
 // A connect that failed: the kernel taking a connection to CLOSE from
 // SYN-SENT or SYN-RECV (refused, timed out, unreachable, reset). That is
 // tcp_done()'s condition for nstat's TcpAttemptFails, read from the
-// transition rather than from the close event's closed_by, which says
-// remote_reset for a refused connect (the reset arrived first). Two cases
+// transition. Not connect() undoing its own SYN-SENT before any SYN
+// (e.in_connect: no free local port; its connect_error event is the
+// failure, and tcp_done() does not run there either). Two cases
 // differ from the kernel's counter: a connect the application abandons
 // (close() in SYN-SENT: __tcp_close, no tcp_done) counts here and not there,
 // and a request socket reset before it became a socket (tcp_check_req)

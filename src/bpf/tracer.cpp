@@ -94,6 +94,36 @@ struct Tracer::Impl {
   }
 };
 
+std::string reset_reason_name(std::string_view enumerator) {
+  constexpr std::string_view kPrefix = "SK_RST_REASON_";
+  if (enumerator.starts_with(kPrefix)) enumerator.remove_prefix(kPrefix.size());
+  std::string name(enumerator);
+  for (char& ch : name)
+    if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+  return name;
+}
+
+namespace {
+
+// Read from the kernel's own BTF rather than copied from
+// include/net/rstreason.h: the enum grows (and its drop-reason-derived part
+// moves) from one kernel to the next.
+std::vector<std::string> read_reset_reason_names(const btf* vmlinux) {
+  std::vector<std::string> names;
+  int id = btf__find_by_name_kind(vmlinux, "sk_rst_reason", BTF_KIND_ENUM);
+  if (id < 0) return names;
+  const btf_type* t = btf__type_by_id(vmlinux, id);
+  const struct btf_enum* e = btf_enum(t);
+  for (int i = 0; i < btf_vlen(t); ++i) {
+    if (e[i].val < 0 || e[i].val > 255) continue;  // bounded: a table index
+    if (size_t(e[i].val) >= names.size()) names.resize(size_t(e[i].val) + 1, "unknown");
+    names[size_t(e[i].val)] = reset_reason_name(btf__name_by_offset(vmlinux, e[i].name_off));
+  }
+  return names;
+}
+
+}  // namespace
+
 Result<bool> ensure_tracefs() {
   struct stat st {};
   const std::string events = std::string(kTracefs) + "/events";
@@ -173,6 +203,7 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
     bpf_program__set_autoload(prog, false);
     t->degradations_.push_back({h.program, h.missing, why});
   }
+  t->reset_reason_names_ = read_reset_reason_names(vmlinux);
   btf__free(vmlinux);
 
   if (int err = sstrace_bpf__load(im.skel)) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,14 +70,23 @@ class Tracer {
   uint64_t missed_runs() const;
   uint64_t missed_rtt_samples() const;
   const std::vector<Degradation>& degradations() const { return degradations_; }
+  // The running kernel's reset reasons (enum sk_rst_reason, from its BTF),
+  // indexed by value, named as reset events spell them; empty where the
+  // kernel has none.
+  const std::vector<std::string>& reset_reason_names() const { return reset_reason_names_; }
 
  private:
   Tracer() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::vector<Degradation> degradations_;
+  std::vector<std::string> reset_reason_names_;
   RecordHandler handler_;
 };
+
+// An enumerator of enum sk_rst_reason as reset events name it: without the
+// SK_RST_REASON_ prefix, in lower case (SK_RST_REASON_NO_SOCKET -> no_socket).
+std::string reset_reason_name(std::string_view enumerator);
 
 // Makes sure tracefs is mounted (classic tracepoints attach through it):
 // true when this call mounted it (the caller unmounts it when done), an

@@ -186,6 +186,7 @@ void LiveStream::start_tracer() {
   auto t = bpf::Tracer::start(cfg, [this](const sstrace_record& r) { on_record(r); });
   if (!t) throw FatalError(t.error().str());
   tracer_ = std::move(*t);
+  table_.set_reset_reason_names(tracer_->reset_reason_names());
   for (const auto& d : tracer_->degradations())
     std::fprintf(stderr, "sstrace: warning: %s unavailable (%s): no %s\n", d.program.c_str(),
                  d.reason.c_str(), d.missing.c_str());

@@ -66,6 +66,10 @@ bool StreamFilter::shows(const model::Event& e) {
   if (!e.conn) return true;  // not about one socket: sync, lost, exit...
   if (passes_everything()) return true;
   const model::SockKey& key = e.conn->key;
+  // No socket behind it (a reset to a closed port, a connect_error of a
+  // socket that never had a cookie): no story to remember, and the next
+  // cookie-0 event is another socket.
+  if (key.cookie == 0) return matches(e);
   if (!matches(e) && !shown_.count(key)) return false;
   shown_.insert(key);
   if (ends_story(e)) retire(key);

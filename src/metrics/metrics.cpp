@@ -23,9 +23,9 @@ const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
 const prometheus::Histogram::BucketBoundaries kSrttBuckets = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
 
-// Until the "why" issue gives close and reset events their kernel reason
-// (CONTRACT.md, "Why it churns": `failure`, `reason`), every failure and
-// reset is counted under reason="unknown".
+// A received reset, and a sent one on a kernel whose tcp_send_reset gives
+// no reason (before 6.10), count under reason="unknown"; so does a failed
+// connect the kernel gave no error for (closed by its application).
 constexpr const char* kUnknownReason = "unknown";
 
 Labels with(Labels l, const std::string& ns_label) {
@@ -51,7 +51,8 @@ struct Metrics::Families {
                       "(TcpPassiveOpens)")),
         failures(family(prometheus::BuildCounter(), r, "sstrace_connect_failures_total",
                         "Connections the kernel closed in SYN-SENT or SYN-RECV "
-                        "(TcpAttemptFails)")),
+                        "(TcpAttemptFails) and connect() calls that failed before "
+                        "(connect_error), by errno name")),
         resets(family(prometheus::BuildCounter(), r, "sstrace_resets_total",
                       "TCP resets sent and received")),
         retransmitted(family(prometheus::BuildCounter(), r, "sstrace_retransmitted_segments_total",
@@ -132,10 +133,9 @@ Metrics::PeerSeries Metrics::make_peer(const std::string& ns_label, const std::s
     return with(std::move(l), ns_label);
   };
   PeerSeries s;
+  s.labels = labels({});
   s.opened_in = &f_->opened.Add(labels({{"dir", "in"}}));
   s.opened_out = &f_->opened.Add(labels({{"dir", "out"}}));
-  s.failures = &f_->failures.Add(labels({{"reason", kUnknownReason}}));
-  s.resets_sent = &f_->resets.Add(labels({{"dir", "sent"}, {"reason", kUnknownReason}}));
   s.resets_received = &f_->resets.Add(labels({{"dir", "received"}, {"reason", kUnknownReason}}));
   s.retransmitted = &f_->retransmitted.Add(labels({}));
   return s;
@@ -152,8 +152,13 @@ void Metrics::drop_peer(PeerSeries& s, PeerSeries& into) {
   };
   move(f_->opened, s.opened_in, into.opened_in);
   move(f_->opened, s.opened_out, into.opened_out);
-  move(f_->failures, s.failures, into.failures);
-  move(f_->resets, s.resets_sent, into.resets_sent);
+  for (auto& [reason, c] : s.failures)
+    move(f_->failures, c, &by_reason(f_->failures, into.failures, into.labels, reason));
+  for (auto& [reason, c] : s.resets_sent) {
+    Labels l = into.labels;
+    l.emplace("dir", "sent");
+    move(f_->resets, c, &by_reason(f_->resets, into.resets_sent, l, reason));
+  }
   move(f_->resets, s.resets_received, into.resets_received);
   move(f_->retransmitted, s.retransmitted, into.retransmitted);
 }
@@ -179,10 +184,8 @@ void Metrics::observe(const model::Event& e) {
         follow(n, e);
         count_transition(n, e);
         if (Open o = open_of(e); o != Open::none) count_open(n, e, o);
-        if (is_failed_connect(e)) {
-          peer_series(n, e.conn).failures->Increment();
-          failed_ = e.conn->key;
-        }
+        // Counted at the close that follows, which has the reason.
+        if (is_failed_connect(e)) failed_ = e.conn->key;
       }
       break;
     case model::EventType::retransmit:
@@ -191,8 +194,19 @@ void Metrics::observe(const model::Event& e) {
     case model::EventType::reset:
       if (e.conn) {
         PeerSeries& s = peer_series(ns(e.conn->key.netns), e.conn);
-        (e.reset_sent ? s.resets_sent : s.resets_received)->Increment();
+        if (!e.reset_sent) {
+          s.resets_received->Increment();
+        } else {
+          Labels l = s.labels;
+          l.emplace("dir", "sent");
+          by_reason(f_->resets, s.resets_sent, l,
+                    e.reset_reason.empty() ? kUnknownReason : e.reset_reason)
+              .Increment();
+        }
       }
+      break;
+    case model::EventType::connect_error:
+      if (e.conn) count_failure(ns(e.conn->key.netns), e.conn, output::errno_name(e.error));
       break;
     case model::EventType::close:
       if (!e.conn) break;
@@ -227,9 +241,29 @@ void Metrics::count_open(NsSeries& n, const model::Event& e, Open o) {
   (o == Open::in ? s.opened_in : s.opened_out)->Increment();
 }
 
+prometheus::Counter& Metrics::by_reason(prometheus::Family<prometheus::Counter>& fam,
+                                        std::map<std::string, prometheus::Counter*>& series,
+                                        const Labels& labels, std::string_view reason) {
+  auto it = series.find(std::string(reason));
+  if (it != series.end()) return *it->second;
+  Labels l = labels;
+  l.emplace("reason", std::string(reason));
+  prometheus::Counter& c = fam.Add(l);
+  series.emplace(std::string(reason), &c);
+  return c;
+}
+
+void Metrics::count_failure(NsSeries& n, const model::Connection* c, std::string_view reason) {
+  PeerSeries& s = peer_series(n, c);
+  by_reason(f_->failures, s.failures, s.labels, reason).Increment();
+}
+
 void Metrics::count_close(NsSeries& n, const model::Event& e) {
   const model::CloseSummary& s = e.summary;
   if (s.closed_by == model::ClosedBy::listener) return;  // not a connection
+  // connect() undoing its SYN-SENT is counted by its connect_error event.
+  if (e.conn->key == failed_ && !e.in_connect)
+    count_failure(n, e.conn, output::errno_name(s.failure));
   // A failed connect never lived, and its srtt (the SYN's, if any) is not
   // a connection's.
   if (s.closed_by == model::ClosedBy::failed || e.conn->key == failed_) return;

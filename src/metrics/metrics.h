@@ -12,9 +12,12 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+
+#include <prometheus/labels.h>
 
 #include "diag/sock_info.h"
 #include "metrics/peer_ranking.h"
@@ -64,10 +67,13 @@ class Metrics {
   // The per-connection counters of one peer (or `other`, or everything
   // when there are no peer labels) in one namespace.
   struct PeerSeries {
+    prometheus::Labels labels;  // peer and netns, where labelled
     prometheus::Counter* opened_in = nullptr;
     prometheus::Counter* opened_out = nullptr;
-    prometheus::Counter* failures = nullptr;
-    prometheus::Counter* resets_sent = nullptr;
+    // By reason, made at the first event of each: errno names and the
+    // kernel's reset reasons, both bounded sets.
+    std::map<std::string, prometheus::Counter*> failures;
+    std::map<std::string, prometheus::Counter*> resets_sent;
     prometheus::Counter* resets_received = nullptr;
     prometheus::Counter* retransmitted = nullptr;
   };
@@ -90,6 +96,10 @@ class Metrics {
   void count_transition(NsSeries& n, const model::Event& e);
   void count_open(NsSeries& n, const model::Event& e, Open o);
   void count_close(NsSeries& n, const model::Event& e);
+  void count_failure(NsSeries& n, const model::Connection* c, std::string_view reason);
+  prometheus::Counter& by_reason(prometheus::Family<prometheus::Counter>& fam,
+                                 std::map<std::string, prometheus::Counter*>& series,
+                                 const prometheus::Labels& labels, std::string_view reason);
   void follow(NsSeries& n, const model::Event& e);
   void rerank();
 

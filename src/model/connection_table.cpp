@@ -31,6 +31,8 @@ const char* event_type_name(EventType t) {
       return "table_end";
     case EventType::exit:
       return "exit";
+    case EventType::connect_error:
+      return "connect_error";
   }
   return "unknown";
 }
@@ -179,7 +181,7 @@ void ConnectionTable::bury(const SockKey& key) {
 }
 
 void ConnectionTable::emit_state(const Connection& c, uint64_t ts, ReportedState from,
-                                 ReportedState to, int64_t old_us, bool inferred) {
+                                 ReportedState to, int64_t old_us, bool inferred, bool in_connect) {
   Event e;
   e.type = EventType::state;
   e.ts_ns = ts;
@@ -190,6 +192,7 @@ void ConnectionTable::emit_state(const Connection& c, uint64_t ts, ReportedState
   e.new_minisocket = to.minisocket;
   e.old_us = old_us;
   e.inferred = inferred;
+  e.in_connect = in_connect;
   sink_(e);
 }
 
@@ -322,6 +325,9 @@ void ConnectionTable::apply(const sstrace_record& r) {
     case SSTRACE_REC_OWNER:
       apply_owner(r);
       break;
+    case SSTRACE_REC_CONNECT_ERROR:
+      apply_connect_error(r);
+      break;
     default:
       break;  // a newer kernel side: nothing we can say about it
   }
@@ -368,7 +374,8 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
   c.state = to.state;
   c.minisocket = to.minisocket;
   c.state_since_ns = r.ts_ns;
-  if (!was_seeded_request) emit_state(c, r.ts_ns, from, to, old_us, false);
+  if (!was_seeded_request)
+    emit_state(c, r.ts_ns, from, to, old_us, false, (s.flags & SSTRACE_STATE_IN_CONNECT) != 0);
 
   if (s.new_state == TcpState::kClose) {
     end_full_socket(c, r, to);
@@ -394,6 +401,12 @@ void ConnectionTable::end_full_socket(Connection& c, const sstrace_record& r, Re
   cs.max_srtt_us = sum.max_srtt_us;
   cs.avg_srtt_us = sum.srtt_samples ? uint32_t(sum.srtt_sum_us / sum.srtt_samples) : 0;
   cs.closed_by = closed_by(c, r.state.old_state, r.state.flags);
+  cs.failure = r.state.sk_err;
+  // tp->total_retrans in SYN-SENT counts the SYNs retransmitted (every one
+  // __tcp_retransmit_skb() sent, RetransSegs' count); icsk_retransmits would
+  // count timer rounds, including ones whose retransmission failed locally.
+  if (r.state.old_state == TcpState::kSynSent) cs.syn_retrans = sum.total_retrans;
+  e.in_connect = (r.state.flags & SSTRACE_STATE_IN_CONNECT) != 0;
   c.bytes_acked = sum.bytes_acked;
   c.bytes_received = sum.bytes_received;
   sink_(e);
@@ -466,6 +479,21 @@ void ConnectionTable::apply_reset(const sstrace_record& r) {
   e.type = EventType::reset;
   e.ts_ns = r.ts_ns;
   e.reset_sent = r.reset.dir == SSTRACE_RESET_SENT;
+  if (r.reset.has_reason)
+    e.reset_reason = r.reset.reason < reset_reason_names_.size()
+                         ? std::string_view(reset_reason_names_[r.reset.reason])
+                         : std::string_view("unknown");
+  if (r.id.cookie == 0) {
+    // A segment that matched no socket (a closed port): no connection to
+    // keep, its endpoints from the segment.
+    Connection none = from_record(r);
+    none.state = uint8_t(r.reset.state);
+    // The segment came to our port: the churn views count it there.
+    none.dir = Direction::in;
+    e.conn = &none;
+    sink_(e);
+    return;
+  }
   SockKey key{r.id.netns, r.id.cookie};
   Connection* c = nullptr;
   if (auto it = conns_.find(key); it != conns_.end()) c = &it->second;
@@ -479,6 +507,23 @@ void ConnectionTable::apply_reset(const sstrace_record& r) {
   adopt_owner(*c, r.owner);
   if (!e.reset_sent) c->reset_received = true;
   e.conn = c;
+  sink_(e);
+}
+
+void ConnectionTable::set_reset_reason_names(std::vector<std::string> names) {
+  reset_reason_names_ = std::move(names);
+}
+
+void ConnectionTable::apply_connect_error(const sstrace_record& r) {
+  // Not kept: the socket is in CLOSE, as it was (and may try again).
+  Connection c = from_record(r);
+  c.state = TcpState::kClose;
+  c.dir = Direction::out;
+  Event e;
+  e.type = EventType::connect_error;
+  e.ts_ns = r.ts_ns;
+  e.conn = &c;
+  e.error = r.connect_error.err;
   sink_(e);
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <queue>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -71,6 +72,9 @@ class ConnectionTable {
   void seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users, uint64_t now_ns);
   // One kernel record, in ring-buffer order.
   void apply(const sstrace_record& r);
+  // The kernel's reset reasons by value (enum sk_rst_reason), as reset
+  // events name them; a value past the end is "unknown".
+  void set_reset_reason_names(std::vector<std::string> names);
 
   // Minisockets due for a look (their timer should have fired by now; every
   // minisocket for UINT64_MAX), earliest first. Costs what is due, not the
@@ -137,6 +141,7 @@ class ConnectionTable {
   void apply_retransmit(const sstrace_record& r);
   void apply_reset(const sstrace_record& r);
   void apply_owner(const sstrace_record& r);
+  void apply_connect_error(const sstrace_record& r);
 
   void end_full_socket(Connection& c, const sstrace_record& r, ReportedState next);
   void remove(const SockKey& key);  // unindex, then bury
@@ -157,7 +162,7 @@ class ConnectionTable {
   const Connection* scheduled(const DueCheck& d) const;  // null: a stale entry
 
   void emit_state(const Connection& c, uint64_t ts, ReportedState from, ReportedState to,
-                  int64_t old_us, bool inferred);
+                  int64_t old_us, bool inferred, bool in_connect = false);
 
   Sink sink_;
   std::unordered_map<SockKey, Connection, SockKeyHash> conns_;
@@ -169,6 +174,7 @@ class ConnectionTable {
   std::priority_queue<DueCheck, std::vector<DueCheck>, LaterCheck> checks_;
   std::vector<DueMinisocket> due_;  // the last minisockets_due() answer
   uint16_t ephemeral_lo_ = 0, ephemeral_hi_ = 0;
+  std::vector<std::string> reset_reason_names_;
 };
 
 }  // namespace sstrace::model

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "diag/sock_info.h"
 #include "model/connection.h"
@@ -23,6 +24,7 @@ enum class EventType : uint8_t {
   table,
   table_end,
   exit,
+  connect_error,  // connect() failed before the socket left CLOSE
 };
 
 const char* event_type_name(EventType t);
@@ -37,6 +39,10 @@ struct CloseSummary {
   uint32_t max_srtt_us = 0;
   uint32_t srtt_us = 0;  // the last smoothed RTT
   ClosedBy closed_by = ClosedBy::unknown;
+  // Closed from SYN-SENT or SYN-RECV: the socket's error (a positive errno;
+  // 0: none, e.g. the application closed it first).
+  int failure = 0;
+  int64_t syn_retrans = -1;  // closed from SYN-SENT: SYNs retransmitted; -1 otherwise
 };
 
 struct Event {
@@ -77,6 +83,15 @@ struct Event {
 
   // reset: true = sent, false = received
   bool reset_sent = false;
+  // reset (sent): the kernel's reason, lower case; empty where it gives none.
+  std::string_view reset_reason;
+
+  // connect_error: the errno (positive)
+  int error = 0;
+  // state (SYN-SENT -> CLOSE) and close: connect() itself undid its SYN-SENT
+  // before any SYN (no free local port); the connect_error event that
+  // follows carries the errno, so this is no failed attempt of its own.
+  bool in_connect = false;
 
   // close
   CloseSummary summary;

@@ -3,12 +3,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "diag/sock_info.h"
 #include "output/names.h"
 #include "sys/stdio_guard.h"
 
 namespace sstrace::output {
+
+std::string_view errno_name(int err) {
+  const char* name = err > 0 ? strerrorname_np(err) : nullptr;
+  return name ? std::string_view(name) : std::string_view("unknown");
+}
 
 std::string_view closed_by_name(model::ClosedBy c) {
   switch (c) {

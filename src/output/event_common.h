@@ -15,6 +15,10 @@ std::string_view closed_by_name(model::ClosedBy c);
 // CLOSE is "CLOSE" (ss prints "UNCONN" there, a name for sockets that were
 // never connected; the stream's CLOSE ends a connection).
 std::string_view tcp_state_name(uint8_t state);
+// An errno as its name (ECONNREFUSED), as the C library knows it; "unknown"
+// for 0 (the kernel gave no error) and for a number it does not know. A
+// bounded set, fit for a metric label.
+std::string_view errno_name(int err);
 
 // A string buffer flushed with write(2); remembers the error that ended the
 // output (EPIPE: the reader went away).

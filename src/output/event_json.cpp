@@ -79,6 +79,8 @@ void write_close(JsonWriter& w, const model::CloseSummary& s) {
   }
   if (s.srtt_us) w.field("srtt_us", s.srtt_us);
   w.field("closed_by", closed_by_name(s.closed_by));
+  if (s.failure) w.field("failure", errno_name(s.failure));
+  if (s.syn_retrans >= 0) w.field("syn_retrans", s.syn_retrans);
 }
 
 // table events: the live model's view, with what it learned since seeding.
@@ -147,6 +149,10 @@ class JsonEventWriter final : public EventWriter {
         break;
       case EventType::reset:
         w.field("dir", e.reset_sent ? "sent" : "received");
+        if (!e.reset_reason.empty()) w.field("reason", e.reset_reason);
+        break;
+      case EventType::connect_error:
+        w.field("errno", errno_name(e.error));
         break;
       case EventType::close:
         write_close(w, e.summary);

@@ -167,6 +167,15 @@ class TextEventWriter final : public EventWriter {
         break;
       case EventType::reset:
         out += e.reset_sent ? "reset sent" : "reset received";
+        if (!e.reset_reason.empty()) {
+          out += " (";
+          out += e.reset_reason;
+          out += ')';
+        }
+        break;
+      case EventType::connect_error:
+        out += "connect failed: ";
+        out += errno_name(e.error);
         break;
       case EventType::close:
         write_close(out, e.summary);
@@ -200,6 +209,11 @@ class TextEventWriter final : public EventWriter {
   static void write_close(std::string& out, const model::CloseSummary& s) {
     out += "closed by ";
     out += closed_by_name(s.closed_by);
+    if (s.failure) {
+      out += " (";
+      out += errno_name(s.failure);
+      out += ')';
+    }
     if (s.duration_us >= 0) {
       out += " after ";
       append_duration(out, s.duration_us);
@@ -210,6 +224,10 @@ class TextEventWriter final : public EventWriter {
     append_int(out, s.bytes_received);
     out += " B, retrans ";
     append_int(out, s.retrans);
+    if (s.syn_retrans >= 0) {
+      out += ", syn_retrans ";
+      append_int(out, s.syn_retrans);
+    }
     if (s.min_srtt_us) {
       out += ", rtt min/avg/max ";
       append_fixed(out, s.min_srtt_us / 1000.0, 3);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "output/address_text.h"
+#include "output/event_common.h"
 
 namespace sstrace::views {
 
@@ -70,6 +71,12 @@ nlohmann::ordered_json group_json(const aggregate::Frame& f, const aggregate::Ro
 
 void add_totals_json(nlohmann::ordered_json& j, const aggregate::Frame& f) {
   j["totals"] = row_counters_json(f, f.totals);
+  if (!f.failed_by.empty()) {
+    nlohmann::ordered_json by = nlohmann::ordered_json::object();
+    for (const auto& [err, n] : f.failed_by_largest())
+      by[std::string(output::errno_name(err))] = rounded_rate(f, n);
+    j["totals"]["failed_by"] = std::move(by);
+  }
   if (f.ephemeral_range)
     j["ephemeral"] = {{"in_use", f.ephemeral_in_use}, {"range", f.ephemeral_range}};
   j["lost"] = f.lost;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "output/address_text.h"
+#include "output/event_common.h"
 #include "output/terminal_text.h"
 #include "views/frame_json.h"
 
@@ -177,6 +178,25 @@ std::string_view column_title(Column c) {
   return "?";
 }
 
+namespace {
+
+// " (ECONNREFUSED 12.0, ETIMEDOUT 1.0)": failed/s by the kernel's error,
+// the most frequent first.
+std::string failed_by_text(const Frame& f) {
+  if (f.failed_by.empty()) return "";
+  const auto by = f.failed_by_largest();
+  std::string out = " (";
+  for (size_t i = 0; i < by.size(); ++i) {
+    if (i) out += ", ";
+    out += output::errno_name(by[i].first);
+    out += fmt(" %.1f", f.rate(by[i].second));
+  }
+  out += ')';
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> top_header_lines(const Frame& f, const TopHeader& h) {
   const Row& t = f.totals;
   const aggregate::Counts& c = t.counts;
@@ -187,10 +207,12 @@ std::vector<std::string> top_header_lines(const Frame& f, const TopHeader& h) {
                 std::string(column_title(h.sort)).c_str(), f.interval_s,
                 h.paused ? "  PAUSED" : "");
   lines.emplace_back(buf);
-  std::snprintf(buf, sizeof buf, "Opens/s %9.1f (in %.1f, out %.1f)  failed/s %.1f  closes/s %.1f",
-                f.rate(c.opens()), f.rate(c.opens_in), f.rate(c.opens_out), f.rate(c.failed),
-                f.rate(c.closes));
-  lines.emplace_back(buf);
+  std::snprintf(buf, sizeof buf, "Opens/s %9.1f (in %.1f, out %.1f)  failed/s %.1f",
+                f.rate(c.opens()), f.rate(c.opens_in), f.rate(c.opens_out), f.rate(c.failed));
+  std::string opens = buf;
+  opens += failed_by_text(f);
+  opens += fmt("  closes/s %.1f", f.rate(c.closes));
+  lines.push_back(std::move(opens));
   std::string l = fmt("Resets/s %8.1f", f.rate(c.resets()));
   l += fmt("  retrans/s %.1f", f.rate(c.retrans));
   if (auto s = t.short_lived()) l += fmt("  short-lived %.0f%%", *s * 100);

@@ -186,7 +186,7 @@ TEST(LiveMetrics, counters_equal_the_workload_and_nstat) {
             double(w.delta("PassiveOpens")));
   EXPECT_EQ(get(m, R"(sstrace_connections_opened_total{dir="out",peer="other"})"), 0);
   EXPECT_EQ(sum_of(m, "sstrace_connect_failures_total"), double(w.delta("AttemptFails")));
-  EXPECT_EQ(get(m, R"(sstrace_connect_failures_total{peer="127.0.0.1",reason="unknown"})"),
+  EXPECT_EQ(get(m, R"(sstrace_connect_failures_total{peer="127.0.0.1",reason="ECONNREFUSED"})"),
             double(kRefused));
   EXPECT_EQ(sum_of(m, "sstrace_transitions_total"), double(kTransitions));
   EXPECT_EQ(get(m, R"(sstrace_transitions_total{new="CLOSE",old="SYN-SENT"})"), double(kRefused));

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -208,6 +210,43 @@ TEST_F(AggregateTest, failed_connects_resets_and_retransmits) {
   EXPECT_EQ(g->counts.failed, 1u);
   EXPECT_EQ(g->counts.retrans, 3u);
   EXPECT_EQ(g->alive, 1u);
+}
+
+TEST_F(AggregateTest, failures_are_counted_by_the_kernels_error) {
+  // Refused, and timed out after two SYN retransmissions.
+  table.apply(state_rec(1, kClose, kSynSent, kSec, 40001, 81));
+  auto refused = state_rec(1, kSynSent, kClose, kSec + 1, 40001, 81);
+  refused.state.sk_err = ECONNREFUSED;
+  table.apply(refused);
+  table.apply(state_rec(2, kClose, kSynSent, kSec, 40002, 81));
+  auto timed_out = state_rec(2, kSynSent, kClose, kSec + 3, 40002, 81);
+  timed_out.state.sk_err = ETIMEDOUT;
+  timed_out.state.summary.total_retrans = 2;
+  table.apply(timed_out);
+  // Closed by its application in SYN-SENT: no error.
+  table.apply(state_rec(3, kClose, kSynSent, kSec, 40003, 81));
+  table.apply(state_rec(3, kSynSent, kClose, kSec + 4, 40003, 81));
+  // No local port: connect() undoes its SYN-SENT, and the connect_error
+  // that follows is the one failure.
+  table.apply(state_rec(4, kClose, kSynSent, kSec, 0, 81));
+  auto undone = state_rec(4, kSynSent, kClose, kSec + 5, 0, 81);
+  undone.state.flags = SSTRACE_STATE_IN_CONNECT;
+  table.apply(undone);
+  auto no_port = state_rec(4, 0, 0, kSec + 6, 0, 81);
+  no_port.kind = SSTRACE_REC_CONNECT_ERROR;
+  no_port.connect_error.err = EADDRNOTAVAIL;
+  table.apply(no_port);
+
+  Frame f = agg.frame(2 * kSec);
+  EXPECT_EQ(f.totals.counts.failed, 4u);
+  EXPECT_EQ(f.totals.counts.closes, 4u);
+  std::map<int, uint64_t> want = {{0, 1}, {ECONNREFUSED, 1}, {ETIMEDOUT, 1}, {EADDRNOTAVAIL, 1}};
+  EXPECT_EQ(f.failed_by, want);
+  const Row* g = group(f, 81, model::Direction::out);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->counts.failed, 4u);
+  // The next interval starts from nothing.
+  EXPECT_TRUE(agg.frame(3 * kSec).failed_by.empty());
 }
 
 TEST_F(AggregateTest, time_wait_expiry_lets_the_connection_go) {

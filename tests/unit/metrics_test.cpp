@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -141,7 +142,9 @@ TEST(Metrics, a_workload_counts_opens_failures_and_kernel_transitions) {
   Connection refused = conn(3, Direction::out, "10.0.0.3", 40001, 81);
   m.observe(state(refused, kClose, kSynSent));
   m.observe(state(refused, kSynSent, kClose));
-  m.observe(close_of(refused, ClosedBy::remote_reset, 300, 50));
+  Event refused_close = close_of(refused, ClosedBy::failed, 300, 50);
+  refused_close.summary.failure = ECONNREFUSED;
+  m.observe(refused_close);
   Connection out = conn(4, Direction::out, "10.0.0.4", 40002, 443);
   m.observe(state(out, kClose, kSynSent));
   m.observe(state(out, kSynSent, kEstablished));
@@ -152,7 +155,7 @@ TEST(Metrics, a_workload_counts_opens_failures_and_kernel_transitions) {
   auto v = scrape(m);
   EXPECT_EQ(value(v, R"(sstrace_connections_opened_total{dir="in"})"), 1);
   EXPECT_EQ(value(v, R"(sstrace_connections_opened_total{dir="out"})"), 2);
-  EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="unknown"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="ECONNREFUSED"})"), 1);
   EXPECT_EQ(value(v, R"(sstrace_transitions_total{new="SYN-SENT",old="CLOSE"})"), 2);
   EXPECT_EQ(value(v, R"(sstrace_transitions_total{new="TIME-WAIT",old="FIN-WAIT-2"})"), 1);
   EXPECT_EQ(value(v, R"(sstrace_connections{state="LISTEN"})"), 1);
@@ -177,6 +180,32 @@ TEST(Metrics, a_workload_counts_opens_failures_and_kernel_transitions) {
   EXPECT_EQ(sum, 10) << "1 listener + 2 accepted + 2 refused + 5 active close; no inferred one";
   EXPECT_EQ(value(v, R"(sstrace_connections{state="TIME-WAIT"})"), 0);
   EXPECT_EQ(m.followed(), 2u);
+}
+
+TEST(Metrics, connect_errors_count_as_failures_and_an_undone_syn_sent_does_not) {
+  Metrics m(MetricsOptions{});
+  // No local port: connect() enters SYN-SENT, undoes it, then fails.
+  Connection c = conn(1, Direction::out, "10.0.0.2", 0, 80);
+  m.observe(state(c, kClose, kSynSent));
+  Event undone = state(c, kSynSent, kClose);
+  undone.in_connect = true;
+  m.observe(undone);
+  Event closed = close_of(c, ClosedBy::failed);
+  closed.in_connect = true;
+  m.observe(closed);
+  Event err;
+  err.type = EventType::connect_error;
+  err.conn = &c;
+  err.error = EADDRNOTAVAIL;
+  m.observe(err);
+  Connection u = conn(0, Direction::out, "10.77.0.1", 0, 80);
+  err.conn = &u;
+  err.error = EHOSTUNREACH;
+  m.observe(err);
+  auto v = scrape(m);
+  EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="EADDRNOTAVAIL"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="EHOSTUNREACH"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="unknown"})"), -1);
 }
 
 TEST(Metrics, seeded_connections_count_in_the_gauge_from_the_start_but_are_no_opens) {
@@ -210,6 +239,10 @@ TEST(Metrics, resets_retransmits_and_losses_by_label) {
   r.conn = &c;
   r.reset_sent = true;
   m.observe(r);
+  r.reset_reason = "tcp_abort_on_close";
+  m.observe(r);
+  m.observe(r);
+  r.reset_reason = {};
   r.reset_sent = false;
   m.observe(r);
   m.observe(r);
@@ -226,6 +259,7 @@ TEST(Metrics, resets_retransmits_and_losses_by_label) {
   m.observe(l);
   auto v = scrape(m);
   EXPECT_EQ(value(v, R"(sstrace_resets_total{dir="sent",reason="unknown"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_resets_total{dir="sent",reason="tcp_abort_on_close"})"), 2);
   EXPECT_EQ(value(v, R"(sstrace_resets_total{dir="received",reason="unknown"})"), 2);
   EXPECT_EQ(value(v, "sstrace_retransmitted_segments_total"), 3);
   EXPECT_EQ(value(v, R"(sstrace_events_lost_total{cause="ringbuf_full"})"), 5);

@@ -79,6 +79,16 @@ TEST(StreamFilter, a_shown_connection_keeps_being_shown_to_a_late_reset) {
   EXPECT_TRUE(sf.shows(event(EventType::reset, c)));
 }
 
+TEST(StreamFilter, events_without_a_cookie_are_each_judged_alone) {
+  filter::Filter f = parse({"sport", "=", ":7001"});
+  StreamFilter sf(f);
+  auto to_ours = conn(0, diag::kClose, 7001);   // a reset to our closed port 7001
+  auto to_other = conn(0, diag::kClose, 7002);  // another socket, also cookie 0
+  EXPECT_TRUE(sf.shows(event(EventType::reset, to_ours)));
+  EXPECT_FALSE(sf.shows(event(EventType::reset, to_other)));
+  EXPECT_FALSE(sf.shows(event(EventType::connect_error, to_other)));
+}
+
 TEST(StreamFilter, a_matching_snapshot_shows_the_connection) {
   filter::Filter f = parse({"state", "established"});
   StreamFilter sf(f);

@@ -2,6 +2,9 @@
 // handling, from constructed frames: no terminal.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
+#include "views/frame_json.h"
 #include "views/top_state.h"
 #include "views/top_text.h"
 
@@ -63,6 +66,20 @@ TEST(TopText, batch_frame) {
             "10.0.0.1  443 out   20.0    20.0      0     0      0     3  7  0   50% 1.500  25.0\n"
             "10.0.0.2 8080 in     5.0     5.0      0     0      0     9  0  0   50% 1.500  25.0\n"
             "\n");
+}
+
+TEST(TopText, failures_by_the_kernels_error_in_the_header_and_the_json_totals) {
+  Frame f = frame();
+  f.totals.counts.failed = 26;
+  f.failed_by = {{ECONNREFUSED, 24}, {ETIMEDOUT, 2}};
+  TopHeader h;
+  h.ts = "2026-11-22T02:31:07.123456Z";
+  EXPECT_EQ(top_header_lines(f, h).at(1),
+            "Opens/s      25.0 (in 0.0, out 25.0)  failed/s 13.0 (ECONNREFUSED 12.0, ETIMEDOUT "
+            "1.0)  closes/s 25.0");
+  auto j = top_json(f, h.ts);
+  EXPECT_EQ(j["totals"]["failed"], 13.0);
+  EXPECT_EQ(j["totals"]["failed_by"].dump(), R"({"ECONNREFUSED":12.0,"ETIMEDOUT":1.0})");
 }
 
 TEST(TopText, sorted_by_another_column_and_cut_to_width) {
