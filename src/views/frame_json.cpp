@@ -79,6 +79,8 @@ nlohmann::ordered_json top_json(const aggregate::Frame& f, const std::string& ts
   if (f.ephemeral_range)
     j["ephemeral"] = {{"in_use", f.ephemeral_in_use}, {"range", f.ephemeral_range}};
   j["lost"] = f.lost;
+  if (f.alerts) j["alerts"] = f.alerts;
+  if (f.listen_drops) j["listen_drops"] = f.listen_drops;
   auto groups = nlohmann::ordered_json::array();
   for (const aggregate::Row& r : f.groups) groups.push_back(group_json(f, r));
   j["groups"] = std::move(groups);

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "aggregate/aggregator.h"
 #include "alerts/close_wait_timers.h"
 #include "alerts/listener_drops.h"
 #include "alerts/port_pressure.h"
@@ -190,3 +191,24 @@ TEST(ListenerDrops, the_u32_counter_wraps) {
 
 }  // namespace
 }  // namespace sstrace::alerts
+
+namespace sstrace::aggregate {
+namespace {
+
+TEST(Aggregator, counts_alerts_and_listen_drops_since_the_start) {
+  Aggregator agg(AggregatorOptions{});
+  model::Event e;
+  e.type = model::EventType::alert;
+  e.alert.kind = model::AlertKind::listen_overflow;
+  e.alert.drops = 29;
+  agg.observe(e);
+  e.alert.kind = model::AlertKind::close_wait;
+  agg.observe(e);
+  Frame f = agg.frame(1'000'000'000);
+  EXPECT_EQ(f.alerts, 2u);
+  EXPECT_EQ(f.listen_drops, 29u);
+  EXPECT_EQ(agg.frame(2'000'000'000).alerts, 2u);  // a total, not the interval's
+}
+
+}  // namespace
+}  // namespace sstrace::aggregate
