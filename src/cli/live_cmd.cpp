@@ -75,6 +75,10 @@ constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
 constexpr uint64_t kMinisocketSweepNs = 250'000'000;
 constexpr uint64_t kClockRefreshNs = 1'000'000'000;
 constexpr uint64_t kReaderCheckNs = 100'000'000;  // a closed pipe ends us within 0.15 s
+// --all-netns: how often the listener check looks for new namespaces (a
+// walk of /proc). A listener found late loses nothing: one born since the
+// start counts every drop it ever had (alerts::ListenerDrops).
+constexpr uint64_t kNetnsRescanNs = 10'000'000'000;
 
 class LiveStream {
  public:
@@ -98,7 +102,7 @@ class LiveStream {
   void on_record(const sstrace_record& r);
   void on_event(const model::Event& e);
   void check_lost();
-  void check_listeners();
+  void check_listeners(uint64_t now);
   void check_close_wait(uint64_t now);
   void emit_alert(model::Event& e);
   void sweep_minisockets(uint64_t now, bool all);
@@ -143,6 +147,7 @@ class LiveStream {
   alerts::CloseWaitTimers close_wait_;
   std::optional<alerts::PortPressure> port_pressure_;  // once the range is read
   alerts::ListenerDrops listener_drops_;
+  uint64_t next_netns_scan_ns_ = 0;
 };
 
 // Before -N: the endpoint listens in the namespace sstrace was started in
@@ -361,14 +366,17 @@ void LiveStream::check_lost() {
 
 // Every --interval: the listeners' sk_drops (skmem's `d`), against the
 // last dump's. A dump of listeners only, without tcp_info: cheap.
-void LiveStream::check_listeners() {
+void LiveStream::check_listeners(uint64_t now) {
   diag::DumpRequest req;
   req.tcp = true;
   req.states = 1u << diag::kListen;
   req.want_skmem = true;
   if (opts_.ipv4 && !opts_.ipv6) req.ipv6 = false;
   if (opts_.ipv6 && !opts_.ipv4) req.ipv4 = false;
-  if (opts_.all_netns) open_diags();
+  if (opts_.all_netns && now >= next_netns_scan_ns_) {
+    open_diags();
+    next_netns_scan_ns_ = now + kNetnsRescanNs;
+  }
   listener_drops_.begin_round();
   for (auto& [ino, d] : diags_) {
     auto r = d.dump(req, [&](const diag::SockInfo& s) {
@@ -511,7 +519,7 @@ void LiveStream::stream() {
       next_resync = now + resync_every;
     }
     if (now >= next_listen_check) {
-      check_listeners();
+      check_listeners(now);
       next_listen_check = now + listen_every;
     }
     check_close_wait(now);
