@@ -220,6 +220,10 @@ void Aggregator::observe(const model::Event& e) {
       lost_ += e.count;
       lost_total_ += e.count;
       break;
+    case model::EventType::alert:
+      ++alerts_;
+      if (e.alert.kind == model::AlertKind::listen_overflow) listen_drops_ += e.alert.drops;
+      break;
     default:
       break;  // sync, table, table_end, exit: nothing to count
   }
@@ -335,6 +339,8 @@ Frame Aggregator::frame(uint64_t now_ns) {
   sort_rows(f.groups, Column::opens);
   f.lost = lost_;
   f.lost_total = lost_total_;
+  f.alerts = alerts_;
+  f.listen_drops = listen_drops_;
   start_interval(now_ns);
   return f;
 }

@@ -82,6 +82,7 @@ class Aggregator {
   std::unordered_map<uint64_t, uint32_t> ports_in_use_;
   uint64_t lost_ = 0;
   uint64_t lost_total_ = 0;
+  uint64_t alerts_ = 0, listen_drops_ = 0;
 };
 
 }  // namespace sstrace::aggregate

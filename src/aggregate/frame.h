@@ -123,6 +123,9 @@ struct Frame {
   uint64_t ephemeral_range = 0;
   uint64_t lost = 0;  // kernel records lost in the interval (`lost` events)
   uint64_t lost_total = 0;
+  // Since the start: `alert` events, and the drops of listen_overflow ones.
+  uint64_t alerts = 0;
+  uint64_t listen_drops = 0;
 
   double rate(uint64_t count) const { return interval_s > 0 ? double(count) / interval_s : 0; }
 };

@@ -14,8 +14,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
+#include "alerts/close_wait_timers.h"
+#include "alerts/listener_drops.h"
+#include "alerts/port_pressure.h"
 #include "bpf/owner_iter.h"
 #include "bpf/tracer.h"
 #include "cli/live_view.h"
@@ -71,11 +75,17 @@ constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
 constexpr uint64_t kMinisocketSweepNs = 250'000'000;
 constexpr uint64_t kClockRefreshNs = 1'000'000'000;
 constexpr uint64_t kReaderCheckNs = 100'000'000;  // a closed pipe ends us within 0.15 s
+// --all-netns: how often the listener check looks for new namespaces (a
+// walk of /proc). A listener found late loses nothing: one born since the
+// start counts every drop it ever had (alerts::ListenerDrops).
+constexpr uint64_t kNetnsRescanNs = 10'000'000'000;
 
 class LiveStream {
  public:
   LiveStream(const Options& opts, MakeViews make_views)
-      : opts_(opts), make_views_(std::move(make_views)) {}
+      : opts_(opts),
+        make_views_(std::move(make_views)),
+        close_wait_(uint64_t(opts.close_wait_alert_s * 1e9)) {}
   int run();
 
  private:
@@ -92,6 +102,9 @@ class LiveStream {
   void on_record(const sstrace_record& r);
   void on_event(const model::Event& e);
   void check_lost();
+  void check_listeners(uint64_t now);
+  void check_close_wait(uint64_t now);
+  void emit_alert(model::Event& e);
   void sweep_minisockets(uint64_t now, bool all);
   void resync(uint64_t now);
   void emit_simple(model::EventType type, uint64_t count);
@@ -129,6 +142,12 @@ class LiveStream {
   uint64_t events_ = 0;
   bool pipe_closed_ = false;
   StreamFilter stream_filter_{filter_};  // filter_, as the stream applies it
+  // Alerts (CONTRACT.md, "Why it churns"): fed every model event, before
+  // the stream filter, as the table sees them.
+  alerts::CloseWaitTimers close_wait_;
+  std::optional<alerts::PortPressure> port_pressure_;  // once the range is read
+  alerts::ListenerDrops listener_drops_;
+  uint64_t next_netns_scan_ns_ = 0;
 };
 
 // Before -N: the endpoint listens in the namespace sstrace was started in
@@ -202,8 +221,21 @@ void LiveStream::on_record(const sstrace_record& r) {
 }
 
 void LiveStream::on_event(const model::Event& e) {
-  if (!stream_filter_.shows(e)) return;
-  write(e);
+  close_wait_.observe(e);
+  std::optional<model::Alert> pressure = port_pressure_ ? port_pressure_->observe(e) : std::nullopt;
+  if (stream_filter_.shows(e)) write(e);
+  if (!pressure) return;
+  model::Event a;
+  a.type = model::EventType::alert;
+  a.ts_ns = e.ts_ns;
+  a.alert = *pressure;
+  emit_alert(a);
+}
+
+// Through the stream filter as any event about its connection; a
+// port_pressure alert is about a destination, and always shown.
+void LiveStream::emit_alert(model::Event& e) {
+  if (stream_filter_.shows(e)) write(e);
 }
 
 // To the views, then (unless --quiet) to the stream.
@@ -333,6 +365,69 @@ void LiveStream::check_lost() {
   lost_reported_ = ringbuf_full + missed_runs;
 }
 
+// Every --interval: the listeners' sk_drops (skmem's `d`), against the
+// last dump's. A dump of listeners only, without tcp_info: cheap.
+void LiveStream::check_listeners(uint64_t now) {
+  diag::DumpRequest req;
+  req.tcp = true;
+  req.states = 1u << diag::kListen;
+  req.want_skmem = true;
+  if (opts_.ipv4 && !opts_.ipv6) req.ipv6 = false;
+  if (opts_.ipv6 && !opts_.ipv4) req.ipv4 = false;
+  if (opts_.all_netns && now >= next_netns_scan_ns_) {
+    open_diags();
+    next_netns_scan_ns_ = now + kNetnsRescanNs;
+  }
+  listener_drops_.begin_round();
+  for (auto& [ino, d] : diags_) {
+    auto r = d.dump(req, [&](const diag::SockInfo& s) {
+      if (!s.has_skmem || s.skmem_count <= diag::kDrops) return;
+      const model::SockKey key{s.netns, s.cookie};
+      const model::Connection* c = table_.find(key);
+      const uint64_t drops = listener_drops_.observe(key, s.skmem[diag::kDrops], c && !c->seeded);
+      if (!drops) return;
+      model::Connection unknown;  // a listener the table missed: the dump's view
+      if (!c) {
+        unknown.key = key;
+        unknown.family = s.family;
+        unknown.v6only = s.v6only;
+        unknown.local = s.local;
+        unknown.remote = s.remote;
+        unknown.state = s.state;
+        unknown.dir = model::Direction::listen;
+        c = &unknown;
+      }
+      model::Event e;
+      e.type = model::EventType::alert;
+      e.ts_ns = sys::monotonic_now_ns();
+      e.conn = c;
+      e.alert.kind = model::AlertKind::listen_overflow;
+      e.alert.drops = drops;
+      emit_alert(e);
+    });
+    if (!r) {
+      // Not ending the round keeps every listener's last count.
+      std::fprintf(stderr, "sstrace: warning: listener dump failed: %s\n", r.error().str().c_str());
+      return;
+    }
+  }
+  listener_drops_.end_round();
+}
+
+void LiveStream::check_close_wait(uint64_t now) {
+  for (const alerts::CloseWaitTimers::Due& d : close_wait_.due(now)) {
+    const model::Connection* c = table_.find(d.key);
+    if (!c || c->state != diag::kCloseWait) continue;
+    model::Event e;
+    e.type = model::EventType::alert;
+    e.ts_ns = now;
+    e.conn = c;
+    e.alert.kind = model::AlertKind::close_wait;
+    e.alert.age_us = int64_t(now - d.since_ns) / 1000;
+    emit_alert(e);
+  }
+}
+
 void LiveStream::sweep_minisockets(uint64_t now, bool all) {
   for (const model::DueMinisocket& c : table_.minisockets_due(all ? UINT64_MAX : now)) {
     diag::SockKey key;
@@ -394,6 +489,8 @@ void LiveStream::stream() {
   uint64_t next_reader_check = start;
   uint64_t resync_every = uint64_t(opts_.resync_s * 1e9);
   uint64_t next_resync = resync_every ? start + resync_every : 0;
+  const uint64_t listen_every = uint64_t(opts_.interval_s * 1e9);
+  uint64_t next_listen_check = start + listen_every;
 
   while (!g_stop && !pipe_closed_ && !views_want_stop()) {
     uint64_t now = sys::monotonic_now_ns();
@@ -422,6 +519,11 @@ void LiveStream::stream() {
       resync(now);
       next_resync = now + resync_every;
     }
+    if (now >= next_listen_check) {
+      check_listeners(now);
+      next_listen_check = now + listen_every;
+    }
+    check_close_wait(now);
     if (now >= next_clock) {
       clock_.refresh();
       next_clock = now + kClockRefreshNs;
@@ -453,7 +555,11 @@ int LiveStream::run() {
   // namespace it will be applied to.
   setup_namespace();
   const std::optional<sys::PortRange> ephemeral = sys::read_local_port_range();
-  if (ephemeral) table_.set_ephemeral_range(ephemeral->lo, ephemeral->hi);
+  if (ephemeral) {
+    table_.set_ephemeral_range(ephemeral->lo, ephemeral->hi);
+    port_pressure_.emplace(
+        alerts::PortPressureOptions{ephemeral->lo, ephemeral->hi, opts_.port_pressure_pct});
+  }
   setup_filter();
   if (opts_.command == Command::live) {
     writer_ = opts_.json ? output::make_json_event_writer(stdout, clock_)

@@ -254,6 +254,8 @@ constexpr std::string_view kLongOptions[] = {
     "interval",
     "by",
     "batch",
+    "close-wait-alert",
+    "port-pressure-pct",
 };
 // Long options that take a value. The others are flags, and "--tcp=1" is a
 // mistake rather than a flag value.
@@ -274,6 +276,8 @@ constexpr std::string_view kValueOptions[] = {
     "metrics-peers",
     "interval",
     "by",
+    "close-wait-alert",
+    "port-pressure-pct",
 };
 
 bool takes_value(std::string_view name) {
@@ -415,6 +419,22 @@ double parse_interval(const std::string& opt, const std::string& v) {
   if (d < 0.1 || d > 3600)
     throw UsageError(opt + ": '" + v + "' is not between 0.1 and 3600 seconds");
   return d;
+}
+
+// --close-wait-alert: a whole second at least (the check runs with the
+// stream's 50 ms loop), a day at most (past that it is no alert).
+double parse_close_wait_alert(const std::string& opt, const std::string& v) {
+  double d = parse_seconds(opt, v);
+  if (d < 1 || d > 86400)
+    throw UsageError(opt + ": '" + v + "' is not between 1 and 86400 seconds");
+  return d;
+}
+
+// --port-pressure-pct: 1 to 100 (100: only a range used up).
+uint32_t parse_port_pressure_pct(const std::string& opt, const std::string& v) {
+  uint32_t p = parse_u32(opt, v, "a percentage");
+  if (p < 1 || p > 100) throw UsageError(opt + ": '" + v + "' is not between 1 and 100");
+  return p;
 }
 
 std::string parse_by(const std::string& opt, const std::string& v) {
@@ -589,6 +609,10 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.interval_s = parse_interval(o, v);
     else if (n == "by")
       opts_.by = parse_by(o, v);
+    else if (n == "close-wait-alert")
+      opts_.close_wait_alert_s = parse_close_wait_alert(o, v);
+    else if (n == "port-pressure-pct")
+      opts_.port_pressure_pct = parse_port_pressure_pct(o, v);
     else if (n == "batch")
       opts_.batch = true;
     return;
@@ -793,7 +817,8 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   };
   for (const auto& l : kLetters) letter_[l.value ? value(l.names) : flag(l.names)] = l.c;
   for (const char* n : {"duration", "resync", "metrics", "rtt-min-change-us", "rtt-min-change-pct",
-                        "rtt-interval-ms", "ringbuf-kib", "metrics-peers", "interval", "by"})
+                        "rtt-interval-ms", "ringbuf-kib", "metrics-peers", "interval", "by",
+                        "close-wait-alert", "port-pressure-pct"})
     long_[value(std::string("--") + n)] = n;
   for (const char* n : {"all-netns", "quiet", "batch"}) long_[flag(std::string("--") + n)] = n;
 

@@ -72,7 +72,9 @@ struct Options {
   uint32_t metrics_peers = 0;       // --metrics-peers N: peer labels for the N busiest (0: none)
 
   // Live stream and top.
-  double interval_s = 1;  // --interval SECONDS: -s summaries, top frames
+  double interval_s = 1;  // --interval SECONDS: -s summaries, top frames, listener drop checks
+  double close_wait_alert_s = 30;   // --close-wait-alert SECONDS: CLOSE-WAIT this long is an alert
+  uint32_t port_pressure_pct = 80;  // --port-pressure-pct: ports in use toward one destination
 
   // top only.
   std::string by = "peer-port";  // --by peer|port|peer-port|process

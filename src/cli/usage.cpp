@@ -73,7 +73,14 @@ live stream only (it follows TCP in every state; of ss's letters it takes
        --metrics-peers=N        a peer label for the N busiest peers, the
                                 rest as "other" (default 0: no peer label)
        --quiet                  no events: only what -s and --metrics give
-       --interval=SECONDS       -s summaries and top frames (default 1)
+       --interval=SECONDS       -s summaries, top frames and the check of
+                                listeners' drops (default 1)
+       --close-wait-alert=SECONDS
+                                alert on a connection in CLOSE-WAIT this
+                                long (default 30)
+       --port-pressure-pct=PCT  alert when the local ports in use toward one
+                                remote address and port reach PCT percent of
+                                ip_local_port_range (default 80)
        --duration=SECONDS       stop by itself after SECONDS, > 0 (default:
                                 run until SIGINT or SIGTERM)
        --resync=SECONDS         compare the live table with a fresh dump
@@ -87,7 +94,8 @@ live stream only (it follows TCP in every state; of ss's letters it takes
        --all-netns              follow every network namespace on the host
                                 (not with -N)
 
-top only (and -N, --all-netns, --duration, --interval, -j, a FILTER):
+top only (and -N, --all-netns, --duration, --interval, --close-wait-alert,
+--port-pressure-pct, -j, a FILTER):
        --by=peer|port|peer-port|process
                                 the first grouping (default peer-port; g
                                 cycles); port is the service port

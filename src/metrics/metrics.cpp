@@ -82,7 +82,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& connections;
   prometheus::Family<prometheus::Histogram>& duration;
   prometheus::Family<prometheus::Histogram>& srtt;
-  // Fed by the "why" issue's listen_overflow alerts: no series until then.
+  // Fed by the listen_overflow alerts: a series once a port has dropped.
   prometheus::Family<prometheus::Counter>& listen_overflows;
   prometheus::Family<prometheus::Counter>& lost;
   prometheus::Family<prometheus::Gauge>& build_info;
@@ -219,6 +219,14 @@ void Metrics::observe(const model::Event& e) {
     case model::EventType::lost:
       if (e.ringbuf_full) f_->lost_ringbuf_full.Increment(double(e.ringbuf_full));
       if (e.missed_runs) f_->lost_missed_runs.Increment(double(e.missed_runs));
+      break;
+    case model::EventType::alert:
+      // Rare (one per listener per interval at most): Family::Add finds
+      // the port's series again.
+      if (e.alert.kind == model::AlertKind::listen_overflow && e.conn)
+        f_->listen_overflows
+            .Add(with({{"port", std::to_string(e.conn->local.port)}}, ns(e.conn->key.netns).label))
+            .Increment(double(e.alert.drops));
       break;
     default:
       break;  // sync, rtt, table, table_end, exit: nothing to count

@@ -27,12 +27,26 @@ const char* event_type_name(EventType t) {
       return "lost";
     case EventType::table:
       return "table";
+    case EventType::alert:
+      return "alert";
     case EventType::table_end:
       return "table_end";
     case EventType::exit:
       return "exit";
     case EventType::connect_error:
       return "connect_error";
+  }
+  return "unknown";
+}
+
+const char* alert_kind_name(AlertKind k) {
+  switch (k) {
+    case AlertKind::listen_overflow:
+      return "listen_overflow";
+    case AlertKind::close_wait:
+      return "close_wait";
+    case AlertKind::port_pressure:
+      return "port_pressure";
   }
   return "unknown";
 }

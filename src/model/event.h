@@ -25,6 +25,23 @@ enum class EventType : uint8_t {
   table_end,
   exit,
   connect_error,  // connect() failed before the socket left CLOSE
+  alert,
+};
+
+// alert events: what a person should look at (CONTRACT.md, "Why it churns").
+enum class AlertKind : uint8_t { listen_overflow, close_wait, port_pressure };
+const char* alert_kind_name(AlertKind k);
+
+struct Alert {
+  AlertKind kind = AlertKind::listen_overflow;
+  uint64_t drops = 0;   // listen_overflow: connections dropped in the interval
+  int64_t age_us = -1;  // close_wait: time in CLOSE-WAIT
+  // port_pressure (no conn): the destination, its ports in use, the range.
+  uint32_t netns = 0;
+  uint8_t family = 0;
+  diag::Endpoint remote;
+  uint32_t in_use = 0;
+  uint32_t range = 0;
 };
 
 const char* event_type_name(EventType t);
@@ -105,6 +122,8 @@ struct Event {
   uint64_t missed_runs = 0;
   uint64_t missed_rtt_samples = 0;  // exit
   uint64_t prefiltered = 0;         // exit
+
+  Alert alert;  // alert
 };
 
 }  // namespace sstrace::model

@@ -102,6 +102,30 @@ void write_table(JsonWriter& w, const model::Connection& c, uint64_t now_ns) {
   w.field("seeded", c.seeded);
 }
 
+// alert events: listen_overflow and close_wait carry their connection's
+// fields; port_pressure names its destination.
+void write_alert(JsonWriter& w, const model::Alert& a) {
+  w.field("kind", model::alert_kind_name(a.kind));
+  switch (a.kind) {
+    case model::AlertKind::listen_overflow:
+      w.field("drops", a.drops);
+      break;
+    case model::AlertKind::close_wait:
+      w.field("age_us", a.age_us);
+      break;
+    case model::AlertKind::port_pressure:
+      w.field("netns", a.netns);
+      w.field("family", a.family == AF_INET6 ? "inet6" : "inet");
+      w.field("proto", "tcp");
+      w.key("raddr");
+      write_addr(w, a.family, a.remote.addr);
+      w.field("rport", a.remote.port);
+      w.field("in_use", a.in_use);
+      w.field("range", a.range);
+      break;
+  }
+}
+
 class JsonEventWriter final : public EventWriter {
  public:
   JsonEventWriter(std::FILE* out, const sys::WallClock& clock) : buf_(out), clock_(clock) {}
@@ -174,6 +198,9 @@ class JsonEventWriter final : public EventWriter {
         w.field("lost", e.lost_total);
         w.field("missed_rtt_samples", e.missed_rtt_samples);
         w.field("prefiltered", e.prefiltered);
+        break;
+      case EventType::alert:
+        write_alert(w, e.alert);
         break;
       case EventType::snapshot:
         break;

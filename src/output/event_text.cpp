@@ -192,6 +192,32 @@ class TextEventWriter final : public EventWriter {
       case EventType::exit:
         out += std::to_string(e.count) + " events, " + std::to_string(e.lost_total) + " lost";
         break;
+      case EventType::alert:
+        write_alert(out, e.alert);
+        break;
+    }
+  }
+
+  static void write_alert(std::string& out, const model::Alert& a) {
+    out += model::alert_kind_name(a.kind);
+    switch (a.kind) {
+      case model::AlertKind::listen_overflow:
+        out += ": ";
+        append_int(out, a.drops);
+        out += a.drops == 1 ? " connection dropped" : " connections dropped";
+        break;
+      case model::AlertKind::close_wait:
+        out += ": in CLOSE-WAIT for ";
+        append_duration(out, a.age_us);
+        break;
+      case model::AlertKind::port_pressure:
+        out += ": ";
+        append_int(out, a.in_use);
+        out += " of ";
+        append_int(out, a.range);
+        out += " local ports in use toward ";
+        append_endpoint(out, a.family, a.remote, true);
+        break;
     }
   }
 

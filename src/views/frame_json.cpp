@@ -90,6 +90,8 @@ nlohmann::ordered_json top_json(const aggregate::Frame& f, const std::string& ts
   j["interval_s"] = std::round(f.interval_s * 1000) / 1000;
   j["by"] = std::string(aggregate::group_by_name(f.by));
   add_totals_json(j, f);
+  if (f.alerts) j["alerts"] = f.alerts;
+  if (f.listen_drops) j["listen_drops"] = f.listen_drops;
   auto groups = nlohmann::ordered_json::array();
   for (const aggregate::Row& r : f.groups) groups.push_back(group_json(f, r));
   j["groups"] = std::move(groups);

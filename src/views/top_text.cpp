@@ -230,6 +230,14 @@ std::vector<std::string> top_header_lines(const Frame& f, const TopHeader& h) {
   }
   std::snprintf(buf, sizeof buf, "  lost %" PRIu64, f.lost);
   l += buf;
+  if (f.alerts) {
+    std::snprintf(buf, sizeof buf, "  alerts %" PRIu64, f.alerts);
+    l += buf;
+  }
+  if (f.listen_drops) {
+    std::snprintf(buf, sizeof buf, "  listen drops %" PRIu64, f.listen_drops);
+    l += buf;
+  }
   lines.push_back(std::move(l));
   if (!h.filter.empty()) {
     std::string fl = "Filter: ";

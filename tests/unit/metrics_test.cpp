@@ -231,6 +231,24 @@ TEST(Metrics, seeded_connections_count_in_the_gauge_from_the_start_but_are_no_op
   EXPECT_EQ(value(scrape(m), R"(sstrace_connections{state="ESTAB"})"), 1);
 }
 
+TEST(Metrics, listen_overflow_alerts_count_by_port) {
+  Metrics m(MetricsOptions{});
+  EXPECT_EQ(value(scrape(m), R"(sstrace_listen_overflows_total{port="8080"})"), -1);
+  Connection l = conn(1, Direction::listen, "0.0.0.0", 8080, 0);
+  l.state = kListen;
+  Event a;
+  a.type = EventType::alert;
+  a.conn = &l;
+  a.alert.kind = model::AlertKind::listen_overflow;
+  a.alert.drops = 12;
+  m.observe(a);
+  a.alert.drops = 5;
+  m.observe(a);
+  a.alert.kind = model::AlertKind::close_wait;  // not a drop
+  m.observe(a);
+  EXPECT_EQ(value(scrape(m), R"(sstrace_listen_overflows_total{port="8080"})"), 17);
+}
+
 TEST(Metrics, resets_retransmits_and_losses_by_label) {
   Metrics m(MetricsOptions{});
   Connection c = conn(1, Direction::out, "10.0.0.2", 40000, 80);

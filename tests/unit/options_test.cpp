@@ -368,6 +368,32 @@ TEST(Options, live_stream_refuses_what_it_would_ignore) {
     EXPECT_TRUE(parse(args).has_value()) << args[0];
 }
 
+TEST(Options, alert_thresholds) {
+  Options d = ok({});
+  EXPECT_EQ(d.close_wait_alert_s, 30);
+  EXPECT_EQ(d.port_pressure_pct, 80u);
+  EXPECT_EQ(d.interval_s, 1);
+  Options o = ok({"--close-wait-alert", "1.5", "--port-pressure-pct=50", "--interval", "2"});
+  EXPECT_EQ(o.close_wait_alert_s, 1.5);
+  EXPECT_EQ(o.port_pressure_pct, 50u);
+  EXPECT_EQ(o.interval_s, 2);
+  Options t = ok({"top", "--close-wait-alert=60", "--port-pressure-pct", "100"});
+  EXPECT_EQ(t.close_wait_alert_s, 60);
+  EXPECT_EQ(t.port_pressure_pct, 100u);
+  EXPECT_EQ(usage_error({"--close-wait-alert", "0.5"}),
+            "--close-wait-alert: '0.5' is not between 1 and 86400 seconds");
+  EXPECT_EQ(usage_error({"--close-wait-alert", "x"}),
+            "--close-wait-alert: 'x' is not a number of seconds");
+  EXPECT_EQ(usage_error({"--port-pressure-pct", "0"}),
+            "--port-pressure-pct: '0' is not between 1 and 100");
+  EXPECT_EQ(usage_error({"--port-pressure-pct", "101"}),
+            "--port-pressure-pct: '101' is not between 1 and 100");
+  EXPECT_EQ(usage_error({"snapshot", "--close-wait-alert", "1"}),
+            "--close-wait-alert: only the live stream takes this option");
+  EXPECT_EQ(usage_error({"snapshot", "--port-pressure-pct", "1"}),
+            "--port-pressure-pct: only the live stream takes this option");
+}
+
 TEST(Options, churn_view_options_belong_to_their_commands) {
   Options o = ok({"-s", "--interval", "0.5", "--quiet"});
   EXPECT_TRUE(o.summary);
