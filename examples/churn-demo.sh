@@ -2,8 +2,9 @@
 # A churning service to point sstrace at (README, "Debugging churn"): in a
 # namespace of its own, bench/churn's clients and servers open and close
 # loopback connections as fast as they can on ports 8000-8191 (server-first
-# and client-first closes, 10% resets), and a client keeps trying a port
-# nobody listens on (9099: refused connects).
+# and client-first closes, 10% resets), a client keeps trying a port
+# nobody listens on (9099: refused connects), and another a listener that
+# never accepts (9100, backlog 1: listen overflows).
 #
 #   examples/churn-demo.sh [SECONDS] [BUILD_DIR]     (root; default 60 s, build)
 #
@@ -29,6 +30,11 @@ ip -n "$NS" link set lo up
 echo "churn-demo: namespace $NS for ${SECONDS_TO_RUN}s; try: sstrace top -N $NS"
 
 ip netns exec "$NS" bash -c 'while :; do (exec 3<>/dev/tcp/127.0.0.1/9099) 2>/dev/null; sleep 0.05; done' &
+pids+=($!)
+ip netns exec "$NS" python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 9100)); s.listen(1); time.sleep(1e9)' &
+pids+=($!)
+ip netns exec "$NS" bash -c 'while :; do timeout 0.2 bash -c "exec 3<>/dev/tcp/127.0.0.1/9100" 2>/dev/null; sleep 0.1; done' &
 pids+=($!)
 "$BUILD/bench/churn" --duration "$SECONDS_TO_RUN" --netns "$NS" --clients 1 --servers 1 \
   --reset-pct 10 --base-port 8000

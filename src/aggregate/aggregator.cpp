@@ -244,18 +244,29 @@ void Aggregator::count_state(const model::Event& e) {
       add_count(e.conn, &Counts::opens_in, 1);
       break;
     case Open::none:
+      if (is_undone_open(e)) retract_open_out(*e.conn);
       break;
   }
+}
+
+// The open is nearly always in this interval (connect() undoes it within
+// the same system call); if an interval ended in between, the count it
+// showed stays, and nothing here goes below zero.
+void Aggregator::retract_open_out(const model::Connection& c) {
+  for (Counts* n : {&totals_, &counting_group(c).counts})
+    if (n->opens_out) --n->opens_out;
 }
 
 void Aggregator::count_close(const model::Event& e) {
   const model::CloseSummary& s = e.summary;
   if (s.closed_by == model::ClosedBy::listener) return;  // not a connection
+  // connect() undoing its own SYN-SENT opened nothing (is_undone_open), so
+  // it closes nothing; its connect_error event counts the failure.
+  if (e.in_connect) return;
   Group& g = counting_group(*e.conn);
   const bool failed = s.closed_by == model::ClosedBy::failed;
   for (Counts* c : {&totals_, &g.counts}) ++c->closes;
-  // connect() undoing its own SYN-SENT is counted by its connect_error.
-  if (failed && !e.in_connect) count_failure(*e.conn, s.failure);
+  if (failed) count_failure(*e.conn, s.failure);
   // A failed connect never lived; its srtt (the SYN's, if any) is not a
   // connection's either.
   if (failed) return;

@@ -66,6 +66,7 @@ class Aggregator {
   void count_state(const model::Event& e);
   void count_close(const model::Event& e);
   void count_failure(const model::Connection& c, int error);
+  void retract_open_out(const model::Connection& c);
   void count_presence(const Tracked& t, int sign);
   void start_interval(uint64_t now_ns);
 

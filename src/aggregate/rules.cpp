@@ -17,6 +17,11 @@ bool is_kernel_transition(const model::Event& e) {
   return e.type == model::EventType::state && !e.inferred;
 }
 
+bool is_undone_open(const model::Event& e) {
+  return is_kernel_transition(e) && e.in_connect && e.old_state == TcpState::kSynSent &&
+         e.new_state == TcpState::kClose;
+}
+
 bool is_failed_connect(const model::Event& e) {
   return is_kernel_transition(e) && !e.in_connect && e.new_state == TcpState::kClose &&
          (e.old_state == TcpState::kSynSent || e.old_state == TcpState::kSynRecv);

@@ -17,6 +17,12 @@ enum class Open : uint8_t { none, in, out };
 // are changes the model learned late, not the kernel's.
 Open open_of(const model::Event& e);
 
+// connect() taking back its own CLOSE -> SYN-SENT before any SYN was sent
+// (inet_hash_connect() found no free local port): the kernel never reached
+// tcp_connect(), so TcpActiveOpens did not count it, and neither may we.
+// The views retract the open that transition counted.
+bool is_undone_open(const model::Event& e);
+
 // A transition the kernel reported (a firing of sock:inet_sock_set_state),
 // as opposed to one the model inferred (a TIME-WAIT minisocket's expiry, a
 // --resync correction): only these are sstrace_transitions_total.

@@ -1,12 +1,16 @@
 #include "alerts/port_pressure.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace sstrace::alerts {
 
 PortPressure::PortPressure(const PortPressureOptions& opts) : opts_(opts) {
   if (opts_.hi && opts_.hi >= opts_.lo) range_ = uint32_t(opts_.hi) - opts_.lo + 1;
+  // connect() searches an even number of ports (__inet_hash_connect:
+  // remaining &= ~1): of an odd range, the highest port is never picked.
+  if (range_ > 1) range_ &= ~1u;
   fire_at_ = std::max<uint32_t>(1, uint32_t((uint64_t(range_) * opts_.pct + 99) / 100));
   const uint32_t hysteresis = std::max<uint32_t>(1, range_ / 20);
   rearm_at_ = fire_at_ > hysteresis ? fire_at_ - hysteresis : 0;
@@ -45,9 +49,13 @@ void PortPressure::release(const Dest& dest) {
 std::optional<model::Alert> PortPressure::observe(const model::Event& e) {
   if (!e.conn || e.type == model::EventType::alert) return std::nullopt;
   const model::Connection& c = *e.conn;
+  const Dest dest{c.key.netns, c.family, c.remote};
+  if (e.type == model::EventType::connect_error) {
+    if (e.error != EADDRNOTAVAIL || !range_ || c.remote.port == 0) return std::nullopt;
+    return no_port_left(dest);
+  }
   auto it = counted_.find(c.key);
   const bool holds = counts(c);
-  const Dest dest{c.key.netns, c.family, c.remote};
   if (it != counted_.end()) {
     if (holds && it->second == dest) return std::nullopt;
     release(it->second);  // gone, or its tuple changed (a resync)
@@ -57,7 +65,22 @@ std::optional<model::Alert> PortPressure::observe(const model::Event& e) {
   counted_.emplace(c.key, dest);
   Count& n = dests_[dest];
   ++n.in_use;
-  if (!n.armed || n.in_use < fire_at_) return std::nullopt;
+  if (n.in_use < fire_at_) return std::nullopt;
+  return fire(dest, n);
+}
+
+// connect() found no free local port toward this destination: the kernel's
+// own verdict, whatever our count says (other sockets' bind()s, ports
+// reserved by ip_local_reserved_ports, a range changed since we read it).
+// It raises the alert like the threshold does, once until the destination
+// is relieved; a destination with no port counted keeps its entry (disarmed)
+// so that a storm of EADDRNOTAVAIL is one alert.
+std::optional<model::Alert> PortPressure::no_port_left(const Dest& dest) {
+  return fire(dest, dests_[dest]);
+}
+
+std::optional<model::Alert> PortPressure::fire(const Dest& dest, Count& n) {
+  if (!n.armed) return std::nullopt;
   n.armed = false;
   model::Alert a;
   a.kind = model::AlertKind::port_pressure;

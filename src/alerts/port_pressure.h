@@ -24,7 +24,8 @@ class PortPressure {
   explicit PortPressure(const PortPressureOptions& opts);
 
   // Every event of the model (before the stream filter). Returns the alert
-  // when this event took a destination to the threshold while armed.
+  // when this event took a destination to the threshold while armed, or
+  // was an EADDRNOTAVAIL connect_error toward an armed destination.
   std::optional<model::Alert> observe(const model::Event& e);
 
   uint32_t range() const { return range_; }
@@ -53,6 +54,8 @@ class PortPressure {
   };
   bool counts(const model::Connection& c) const;
   void release(const Dest& dest);
+  std::optional<model::Alert> no_port_left(const Dest& dest);
+  std::optional<model::Alert> fire(const Dest& dest, Count& n);
 
   PortPressureOptions opts_;
   uint32_t range_ = 0, fire_at_ = 0, rearm_at_ = 0;

@@ -184,6 +184,7 @@ void Metrics::observe(const model::Event& e) {
         follow(n, e);
         count_transition(n, e);
         if (Open o = open_of(e); o != Open::none) count_open(n, e, o);
+        if (is_undone_open(e)) retract_open_out(n, e);
         // Counted at the close that follows, which has the reason.
         if (is_failed_connect(e)) failed_ = e.conn->key;
       }
@@ -246,7 +247,23 @@ void Metrics::count_transition(NsSeries& n, const model::Event& e) {
 void Metrics::count_open(NsSeries& n, const model::Event& e, Open o) {
   if (opts_.peers) ranking_.note_open(PeerAddr::of(*e.conn));
   PeerSeries& s = peer_series(n, e.conn);
-  (o == Open::in ? s.opened_in : s.opened_out)->Increment();
+  if (o == Open::in)
+    s.opened_in->Increment();
+  else
+    ++pending_opens_out_[s.opened_out];
+}
+
+// A counter cannot go down, so active opens wait for the next tick (50 ms
+// at most): connect() undoes an open within the system call, long before.
+void Metrics::retract_open_out(NsSeries& n, const model::Event& e) {
+  auto it = pending_opens_out_.find(peer_series(n, e.conn).opened_out);
+  if (it != pending_opens_out_.end() && it->second) --it->second;
+}
+
+void Metrics::count_pending_opens() {
+  for (auto& [counter, count] : pending_opens_out_)
+    if (count) counter->Increment(double(count));
+  pending_opens_out_.clear();
 }
 
 prometheus::Counter& Metrics::by_reason(prometheus::Family<prometheus::Counter>& fam,
@@ -299,6 +316,8 @@ void Metrics::follow(NsSeries& n, const model::Event& e) {
 }
 
 void Metrics::tick(uint64_t now_ns) {
+  // Before a rerank, which may remove the series they point at.
+  count_pending_opens();
   if (!opts_.peers) return;
   if (!next_rank_ns_) next_rank_ns_ = now_ns + opts_.peer_window_ns;
   if (now_ns < next_rank_ns_) return;

@@ -95,6 +95,8 @@ class Metrics {
   PeerSeries& peer_series(NsSeries& n, const model::Connection* c);
   void count_transition(NsSeries& n, const model::Event& e);
   void count_open(NsSeries& n, const model::Event& e, Open o);
+  void retract_open_out(NsSeries& n, const model::Event& e);
+  void count_pending_opens();
   void count_close(NsSeries& n, const model::Event& e);
   void count_failure(NsSeries& n, const model::Connection* c, std::string_view reason);
   prometheus::Counter& by_reason(prometheus::Family<prometheus::Counter>& fam,
@@ -116,6 +118,9 @@ class Metrics {
   model::SockKey failed_{};
   PeerRanking ranking_;
   uint64_t next_rank_ns_ = 0;
+  // Active opens since the last tick, by their series: counted at the tick
+  // unless connect() took them back (retract_open_out).
+  std::unordered_map<prometheus::Counter*, uint64_t> pending_opens_out_;
 };
 
 }  // namespace sstrace::metrics

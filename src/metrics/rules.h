@@ -19,6 +19,7 @@ using aggregate::is_failed_connect;
 using aggregate::is_kernel_transition;
 using aggregate::is_seeded_request;
 using aggregate::Open;
+using aggregate::is_undone_open;
 using aggregate::open_of;
 using aggregate::service_port;
 

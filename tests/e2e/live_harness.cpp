@@ -866,4 +866,36 @@ std::string sock_key(uint64_t cookie, const std::string& state, const std::strin
          << o.str();
 }
 
+void connector_commands(Channel& ch) {
+  std::vector<int> fds;
+  for (;;) {
+    std::string line = ch.recv();
+    if (line.empty() || line == "exit") break;
+    std::vector<std::string> w = words(line);
+    if (w.at(0) != "connect") {
+      ch.send("error unknown command " + line);
+      continue;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::stoi(w.at(2))));
+    if (inet_pton(AF_INET, w.at(1).c_str(), &a.sin_addr) != 1) {
+      ch.send("error bad address");
+      continue;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fds.push_back(fd);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) < 0) {
+      const char* name = strerrorname_np(errno);
+      ch.send(std::string("errno ") + (name ? name : "?"));
+      continue;
+    }
+    sockaddr_in me{};
+    socklen_t ml = sizeof(me);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&me), &ml);
+    ch.send("ok " + std::to_string(ntohs(me.sin_port)));
+  }
+  for (int fd : fds) close(fd);
+}
+
 }  // namespace sstrace::e2e

@@ -172,6 +172,11 @@ class Worker {
 //   exit
 void endpoint_commands(Channel& ch);
 
+// A worker's commands for connects that may fail: connect IP PORT -> "ok
+// LPORT" or "errno NAME" (the socket is kept either way, so that held
+// connections keep their local ports).
+void connector_commands(Channel& ch);
+
 // Over an open connection between two endpoint_commands workers: payload
 // both ways, each side reading all of it.
 void exchange(Worker& client, Worker& server, size_t up, size_t down);

@@ -22,40 +22,6 @@
 namespace sstrace::e2e {
 namespace {
 
-// connect IP PORT -> "ok LPORT" or "errno NAME" (the socket is kept either
-// way, so that held connections keep their local ports).
-void connector_commands(Channel& ch) {
-  std::vector<int> fds;
-  for (;;) {
-    std::string line = ch.recv();
-    if (line.empty() || line == "exit") break;
-    std::vector<std::string> w = words(line);
-    if (w.at(0) != "connect") {
-      ch.send("error unknown command " + line);
-      continue;
-    }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(std::stoi(w.at(2))));
-    if (inet_pton(AF_INET, w.at(1).c_str(), &a.sin_addr) != 1) {
-      ch.send("error bad address");
-      continue;
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    fds.push_back(fd);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) < 0) {
-      const char* name = strerrorname_np(errno);
-      ch.send(std::string("errno ") + (name ? name : "?"));
-      continue;
-    }
-    sockaddr_in me{};
-    socklen_t ml = sizeof(me);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&me), &ml);
-    ch.send("ok " + std::to_string(ntohs(me.sin_port)));
-  }
-  for (int fd : fds) close(fd);
-}
-
 std::vector<Json> of_type(const std::vector<Json>& events, const char* type) {
   std::vector<Json> out;
   for (const Json& e : events)
@@ -126,16 +92,22 @@ TEST(LiveStream, failed_connects_name_the_kernels_error_once) {
 
   // top: every failure once, by its error (rates times interval lengths).
   std::map<std::string, double> top_failed_by;
-  double top_failed = 0;
+  double top_failed = 0, top_opens_out = 0;
   for (const Json& f : top.events()) {
     ASSERT_TRUE(events_schema().validate(f).empty()) << f.dump();
     const double s = f["interval_s"].get<double>();
     top_failed += f["totals"]["failed"].get<double>() * s;
+    top_opens_out += f["totals"]["opens_out"].get<double>() * s;
     if (f["totals"].contains("failed_by"))
       for (auto& [name, rate] : f["totals"]["failed_by"].items())
         top_failed_by[name] += rate.get<double>() * s;
   }
   EXPECT_EQ(std::lround(top_failed), 4) << top.describe();
+  // Active opens as the kernel counts them (TcpActiveOpens, in
+  // tcp_connect()): the refused, timed-out and two held connects, not the
+  // one whose SYN-SENT connect() undid for want of a port.
+  EXPECT_EQ(after["ActiveOpens"] - before["ActiveOpens"], 4u);
+  EXPECT_EQ(std::lround(top_opens_out), 4) << top.describe();
   std::map<std::string, long> got;
   for (auto& [name, n] : top_failed_by) got[name] = std::lround(n);
   std::map<std::string, long> want = {

@@ -2,6 +2,7 @@
 // decides what they see (a ConnectionTable between records and alerts).
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <vector>
 
 #include "aggregate/aggregator.h"
@@ -152,6 +153,49 @@ TEST(PortPressure, passive_and_non_ephemeral_connections_hold_no_port) {
   c.local.port = 40001;
   EXPECT_TRUE(pp.observe(e));
   EXPECT_FALSE(pp.observe(e));  // the same connection again
+}
+
+// EADDRNOTAVAIL is the kernel saying the destination has no port left:
+// an alert whatever the count, once until the destination is relieved.
+TEST(PortPressure, no_free_port_raises_it_below_the_threshold_once) {
+  PortPressure pp({40000, 40009, 80});
+  model::Connection c = active_open();
+  model::Event held;
+  held.conn = &c;
+  EXPECT_FALSE(pp.observe(held));  // 1 of 10 in use: far below 8
+  model::Connection refused = c;
+  refused.key.cookie = 2;
+  refused.state = kClose;
+  refused.local.port = 0;
+  model::Event e;
+  e.type = model::EventType::connect_error;
+  e.conn = &refused;
+  e.error = ECONNREFUSED;
+  EXPECT_FALSE(pp.observe(e));  // another error says nothing about ports
+  e.error = EADDRNOTAVAIL;
+  auto a = pp.observe(e);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, model::AlertKind::port_pressure);
+  EXPECT_EQ(a->in_use, 1u);
+  EXPECT_EQ(a->range, 10u);
+  EXPECT_EQ(a->remote.port, 80);
+  EXPECT_FALSE(pp.observe(e));  // a storm of them is one alert
+  // The held port released: relieved, so the next one is a new incident.
+  c.state = kClose;
+  EXPECT_FALSE(pp.observe(held));
+  EXPECT_TRUE(pp.observe(e));
+  // A destination never counted alerts too (ports held by bind()s).
+  refused.remote.port = 443;
+  EXPECT_TRUE(pp.observe(e));
+}
+
+// __inet_hash_connect() searches an even number of ports: 40000-40002
+// gives connect() two (checked on this kernel: a third connect to one
+// destination is EADDRNOTAVAIL).
+TEST(PortPressure, an_odd_range_offers_connect_one_port_less) {
+  EXPECT_EQ(PortPressure({40000, 40002, 80}).range(), 2u);
+  EXPECT_EQ(PortPressure({40000, 40003, 80}).range(), 4u);
+  EXPECT_EQ(PortPressure({40000, 40000, 80}).range(), 1u);
 }
 
 TEST(PortPressure, unknown_range_never_alerts) {

@@ -37,7 +37,9 @@ using model::EventType;
 constexpr uint32_t kNs = 4026531840u;
 
 // Every series of the scrape: "name{labels}" -> value.
-std::map<std::string, double> scrape(const Metrics& m) {
+// As the live loop's tick (every 50 ms) and then a Prometheus scrape.
+std::map<std::string, double> scrape(Metrics& m) {
+  m.tick(0);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, m.registry()->Collect());
   std::map<std::string, double> v;
@@ -202,7 +204,11 @@ TEST(Metrics, connect_errors_count_as_failures_and_an_undone_syn_sent_does_not) 
   err.conn = &u;
   err.error = EHOSTUNREACH;
   m.observe(err);
+  // Another connect that gets a port: the one open, as TcpActiveOpens.
+  Connection ok = conn(2, Direction::out, "10.0.0.2", 40000, 80);
+  m.observe(state(ok, kClose, kSynSent));
   auto v = scrape(m);
+  EXPECT_EQ(value(v, R"(sstrace_connections_opened_total{dir="out"})"), 1);
   EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="EADDRNOTAVAIL"})"), 1);
   EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="EHOSTUNREACH"})"), 1);
   EXPECT_EQ(value(v, R"(sstrace_connect_failures_total{reason="unknown"})"), -1);
