@@ -10,11 +10,13 @@
 //                 EOF and closes (TIME-WAIT on the client side)
 //   reset         the client closes with SO_LINGER 0: an RST, no TIME-WAIT
 //
-//   churn --duration S [--netns NAME] [--clients N] [--servers N]
+//   churn --duration S [--netns NAME] [--clients N] [--servers N (0: every
+//         connect is refused, a storm of resets to a closed port)]
 //         [--reset-pct P] [--server-close-pct P] [--ports-per-group N]
 //         [--server-addr A] [--client-addr A] [--base-port P]
 //
-// Prints one line: "churn: connections N seconds S rate R errors E ...".
+// Prints one line: "churn: connections N seconds S rate R errors E ...
+// attempt_rate A" (A: connects tried per second, failed ones included).
 // No data is sent: the cost measured is the connection's life, not bytes.
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -226,7 +228,7 @@ Config parse(int argc, char** argv) {
   Config c;
   c.duration_s = double(a.num("duration", 5, 1, 600));
   c.clients = int(a.num("clients", c.clients, 1, 256));
-  c.servers = int(a.num("servers", c.servers, 1, 64));
+  c.servers = int(a.num("servers", c.servers, 0, 64));
   c.reset_pct = int(a.num("reset-pct", c.reset_pct, 0, 100));
   c.server_close_pct = int(a.num("server-close-pct", c.server_close_pct, 0, 100 - c.reset_pct));
   c.ports_per_group = int(a.num("ports-per-group", c.ports_per_group, 1, 64));
@@ -264,11 +266,11 @@ int main(int argc, char** argv) {
   uint64_t done = counters.done;
   std::printf(
       "churn: connections %llu seconds %.3f rate %.0f errors %llu accepted %llu "
-      "server_first %llu client_first %llu reset %llu\n",
+      "server_first %llu client_first %llu reset %llu attempt_rate %.0f\n",
       (unsigned long long)done, secs, double(done) / secs,
       (unsigned long long)counters.errors.load(), (unsigned long long)counters.accepted.load(),
       (unsigned long long)counters.by_ending[0].load(),
       (unsigned long long)counters.by_ending[1].load(),
-      (unsigned long long)counters.by_ending[2].load());
+      (unsigned long long)counters.by_ending[2].load(), double(done + counters.errors) / secs);
   return 0;
 }
