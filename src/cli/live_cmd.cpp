@@ -75,6 +75,11 @@ constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
 constexpr uint64_t kMinisocketSweepNs = 250'000'000;
 constexpr uint64_t kClockRefreshNs = 1'000'000'000;
 constexpr uint64_t kReaderCheckNs = 100'000'000;  // a closed pipe ends us within 0.15 s
+// The loss counters cost a dozen system calls (each program's info, a
+// per-CPU map): under churn the loop turns thousands of times a second, so
+// they are read every 10 ms, which still places a `lost` event among the
+// records around it.
+constexpr uint64_t kLostCheckNs = 10'000'000;
 // --all-netns: how often the listener check looks for new namespaces (a
 // walk of /proc). A listener found late loses nothing: one born since the
 // start counts every drop it ever had (alerts::ListenerDrops).
@@ -487,6 +492,7 @@ void LiveStream::stream() {
   uint64_t next_sweep = start + kMinisocketSweepNs;
   uint64_t next_clock = start + kClockRefreshNs;
   uint64_t next_reader_check = start;
+  uint64_t next_lost_check = start;
   uint64_t resync_every = uint64_t(opts_.resync_s * 1e9);
   uint64_t next_resync = resync_every ? start + resync_every : 0;
   const uint64_t listen_every = uint64_t(opts_.interval_s * 1e9);
@@ -501,8 +507,11 @@ void LiveStream::stream() {
     }
     auto n = tracer_->poll(timeout);
     if (!n) throw FatalError(n.error().str());
-    check_lost();
     now = sys::monotonic_now_ns();
+    if (now >= next_lost_check) {
+      check_lost();
+      next_lost_check = now + kLostCheckNs;
+    }
     const bool sigusr1 = g_dump_table.exchange(false);
     if (views_want_table() || sigusr1) {
       (void)tracer_->drain();
