@@ -272,9 +272,8 @@ static __always_inline bool note_connect_transition(const struct sock *sk, int o
 	return true;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldstate,
-	     const int newstate)
+static __always_inline int on_state_change(const struct sock *sk, const int oldstate,
+					   const int newstate)
 {
 	struct sstrace_sock_id id;
 	struct sstrace_record *r;
@@ -344,6 +343,90 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 		}
 	}
 	return 0;
+}
+
+/* The kernel runs a tracing program at most once per CPU at a time: a state
+ * change in a softirq that interrupts handle_inet_sock_set_state on its CPU
+ * (a socket's process-context close() when a packet arrives for another) is
+ * skipped, counted only in the program's recursion_misses. A second program
+ * on the same tracepoint, attached after the first so that it runs after it,
+ * is not running then and handles the change instead. The first marks on its
+ * CPU the change it is handling; the second, finding its own change marked,
+ * knows the first handled it (the common case: one map lookup and a few
+ * compares). A change the second finds unmarked is one the first skipped.
+ * The marks are a small ring, not one slot: the second can itself be
+ * interrupted by a change the first then handles and marks, and must still
+ * find its own mark afterwards (with one slot it would handle its change
+ * twice). Process context is interrupted by softirqs at most, so two marks
+ * are ever outstanding; four leaves room. Nothing is lost unless both are
+ * skipped; the first's misses less the second's rescues are the losses
+ * (SSTRACE_STAT_RESCUED). */
+struct state_mark {
+	__u64 sk;
+	__s32 oldstate;
+	__s32 newstate;
+};
+
+#define STATE_MARKS 4 /* a power of two */
+
+struct state_marks {
+	__u32 next;
+	struct state_mark slot[STATE_MARKS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct state_marks);
+} state_marks SEC(".maps");
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	__u32 zero = 0;
+	struct state_marks *m = bpf_map_lookup_elem(&state_marks, &zero);
+
+	if (m) {
+		struct state_mark *mark = &m->slot[m->next++ & (STATE_MARKS - 1)];
+
+		mark->sk = (__u64)sk;
+		mark->oldstate = oldstate;
+		mark->newstate = newstate;
+	}
+	return on_state_change(sk, oldstate, newstate);
+}
+
+/* Finds and clears the mark the first program left for this change. */
+static __always_inline bool take_state_mark(struct state_marks *m, const struct sock *sk,
+					    int oldstate, int newstate)
+{
+	for (int i = 0; i < STATE_MARKS; i++) {
+		struct state_mark *mark = &m->slot[i];
+
+		if (mark->sk == (__u64)sk && mark->oldstate == oldstate &&
+		    mark->newstate == newstate) {
+			mark->sk = 0; /* a later change is judged afresh */
+			return true;
+		}
+	}
+	return false;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(rescue_inet_sock_set_state, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	__u32 zero = 0;
+	struct state_marks *m = bpf_map_lookup_elem(&state_marks, &zero);
+
+	if (!m || take_state_mark(m, sk, oldstate, newstate))
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	count(SSTRACE_STAT_RESCUED);
+	return on_state_change(sk, oldstate, newstate);
 }
 
 /* Hot path: every incoming segment of every established connection. The

@@ -16,11 +16,11 @@
 
 /* Kinds of record on the ring buffer. */
 enum sstrace_record_kind {
-	SSTRACE_REC_STATE = 1,	    /* inet_sock_set_state */
-	SSTRACE_REC_RTT = 2,	    /* tcp_probe, srtt moved past the threshold */
-	SSTRACE_REC_RETRANSMIT = 3, /* tcp_retransmit_skb / tcp_retransmit_synack */
-	SSTRACE_REC_RESET = 4,	    /* tcp_send_reset / tcp_receive_reset */
-	SSTRACE_REC_OWNER = 5,	    /* accept() returned this socket to a process */
+	SSTRACE_REC_STATE = 1,	       /* inet_sock_set_state */
+	SSTRACE_REC_RTT = 2,	       /* tcp_probe, srtt moved past the threshold */
+	SSTRACE_REC_RETRANSMIT = 3,    /* tcp_retransmit_skb / tcp_retransmit_synack */
+	SSTRACE_REC_RESET = 4,	       /* tcp_send_reset / tcp_receive_reset */
+	SSTRACE_REC_OWNER = 5,	       /* accept() returned this socket to a process */
 	SSTRACE_REC_CONNECT_ERROR = 6, /* connect() failed before the socket left CLOSE */
 };
 
@@ -67,7 +67,7 @@ enum sstrace_id_flags {
  * the first 4 bytes; ports in host order. */
 struct sstrace_sock_id {
 	__u64 cookie;
-	__u32 netns; /* network namespace inode */
+	__u32 netns;  /* network namespace inode */
 	__u16 family; /* AF_INET or AF_INET6 */
 	__u16 sport;
 	__u16 dport;
@@ -107,7 +107,7 @@ struct sstrace_state {
 	 * or SSTRACE_STATE_IN_CONNECT). */
 	__u8 sk_err;
 	__u8 pad0[4];
-	__u64 enter_ns; /* when old_state was entered (bpf_ktime_get_ns) */
+	__u64 enter_ns;			/* when old_state was entered (bpf_ktime_get_ns) */
 	struct sstrace_summary summary; /* valid when new_state == TCP_CLOSE */
 };
 
@@ -166,6 +166,8 @@ enum sstrace_stat {
 	SSTRACE_STAT_RTT_SUPPRESSED,	/* tcp_probe samples under threshold */
 	SSTRACE_STAT_FILTERED,		/* records the prefilter dropped (followed netns only) */
 	SSTRACE_STAT_NO_STORAGE,	/* bpf_sk_storage_get() failed */
+	SSTRACE_STAT_RESCUED,		/* state changes the second program handled (see
+					 * rescue_inet_sock_set_state) */
 	SSTRACE_STAT__MAX,
 };
 

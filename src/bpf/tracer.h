@@ -68,6 +68,9 @@ class Tracer {
   // never happened for us, so they count as lost. tcp_probe is left out: a
   // missed sample of it is rarely a missed rtt event (missed_rtt_samples()).
   uint64_t missed_runs() const;
+  // State changes the first state program was skipped for and the second
+  // handled (bpf/sstrace.bpf.c, rescue_inet_sock_set_state): not lost.
+  uint64_t rescued_runs() const;
   uint64_t missed_rtt_samples() const;
   const std::vector<Degradation>& degradations() const { return degradations_; }
   // The running kernel's reset reasons (enum sk_rst_reason, from its BTF),

@@ -592,6 +592,11 @@ int LiveStream::run() {
 
 void LiveStream::finish(uint64_t now) {
   for (auto& v : views_) v->on_stop(now);
+  if (opts_.verbose)
+    std::fprintf(stderr,
+                 "sstrace: %llu state changes interrupted another on their CPU and were "
+                 "handled by the second program\n",
+                 static_cast<unsigned long long>(tracer_->rescued_runs()));
   if (!write_events_) {
     flush();  // -s --quiet: the last summaries
     report_lost_on_stderr();
