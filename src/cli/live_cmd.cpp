@@ -29,6 +29,7 @@
 #include "filter/filter.h"
 #include "metrics/endpoint.h"
 #include "model/connection_table.h"
+#include "model/loss_resync.h"
 #include "model/seeder.h"
 #include "output/event_writer.h"
 #include "sys/clock.h"
@@ -111,7 +112,8 @@ class LiveStream {
   void check_close_wait(uint64_t now);
   void emit_alert(model::Event& e);
   void sweep_minisockets(uint64_t now, bool all);
-  void resync(uint64_t now);
+  size_t resync(uint64_t now);
+  void resync_after_loss(uint64_t now);
   void emit_simple(model::EventType type, uint64_t count);
   void write(const model::Event& e);
   bool flush();
@@ -138,8 +140,10 @@ class LiveStream {
   // answers for the namespace it was opened in).
   std::unordered_map<uint32_t, diag::SockDiag> diags_;
   bool synced_ = false;
-  // --resync: sockets a record touched while the resync dump ran.
+  // --resync and after lost records: sockets a record touched while the
+  // resync dump ran.
   bool resyncing_ = false;
+  model::LossResync loss_resync_;
   std::unordered_map<model::SockKey, bool, model::SockKeyHash> touched_;
   uint64_t lost_reported_ = 0;
   uint64_t ringbuf_full_reported_ = 0;
@@ -365,6 +369,7 @@ void LiveStream::check_lost() {
   e.missed_runs = missed_runs - missed_runs_reported_;
   e.count = e.ringbuf_full + e.missed_runs;
   write(e);
+  loss_resync_.on_loss(e.ts_ns);
   ringbuf_full_reported_ = ringbuf_full;
   missed_runs_reported_ = missed_runs;
   lost_reported_ = ringbuf_full + missed_runs;
@@ -454,10 +459,11 @@ void LiveStream::sweep_minisockets(uint64_t now, bool all) {
   }
 }
 
-// --resync: compare the table with a fresh dump and take the kernel's view
-// where they differ. A socket that changed while the dump ran is left to its
-// records (the dump may show it before or after the change).
-void LiveStream::resync(uint64_t now) {
+// Compares the table with a fresh dump and takes the kernel's view where
+// they differ (--resync, and after lost records). A socket that changed while
+// the dump ran is left to its records (the dump may show it before or after
+// the change). Returns how many sockets it corrected.
+size_t LiveStream::resync(uint64_t now) {
   diag::DumpRequest req;
   req.tcp = true;
   req.states = kAllTcpStates;
@@ -475,15 +481,28 @@ void LiveStream::resync(uint64_t now) {
     if (!r) {
       resyncing_ = false;
       std::fprintf(stderr, "sstrace: warning: resync dump failed: %s\n", r.error().str().c_str());
-      return;
+      return 0;
     }
   }
   (void)tracer_->drain();
   resyncing_ = false;
+  size_t corrected = 0;
   for (const diag::SockInfo& s : differing)
-    if (!touched_.count({s.netns, s.cookie})) table_.reconcile_with(s, now);
+    if (!touched_.count({s.netns, s.cookie})) corrected += table_.reconcile_with(s, now);
   for (const auto& [k, v] : touched_) seen.emplace(k, true);
-  table_.forget_missing(seen, now);
+  return corrected + table_.forget_missing(seen, now);
+}
+
+// After lost records the table may hold connections whose ends it never saw
+// (ghosts, forever) or stale states: a resync makes it converge to the
+// kernel's without the user asking (model::LossResync says when).
+void LiveStream::resync_after_loss(uint64_t now) {
+  const size_t corrected = resync(now);
+  const uint64_t end = sys::monotonic_now_ns();
+  loss_resync_.done(now, end, corrected);
+  if (opts_.verbose)
+    std::fprintf(stderr, "sstrace: resync after lost records: %zu sockets corrected in %.1f ms\n",
+                 corrected, double(end - now) / 1e6);
 }
 
 void LiveStream::stream() {
@@ -514,6 +533,8 @@ void LiveStream::stream() {
     }
     const bool sigusr1 = g_dump_table.exchange(false);
     if (views_want_table() || sigusr1) {
+      // A table written after a loss is the kernel's, not the ghosts'.
+      if (loss_resync_.pending()) resync_after_loss(now);
       (void)tracer_->drain();
       // Exact at the moment it is written: every minisocket is asked about
       // now, whatever its timer says (a FIN, an expiry, a reuse).
@@ -528,6 +549,7 @@ void LiveStream::stream() {
       resync(now);
       next_resync = now + resync_every;
     }
+    if (loss_resync_.due(now)) resync_after_loss(now);
     if (now >= next_listen_check) {
       check_listeners(now);
       next_listen_check = now + listen_every;

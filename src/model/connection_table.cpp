@@ -621,8 +621,8 @@ bool ConnectionTable::differs_from(const diag::SockInfo& s) const {
   return !c || c->state != s.state || c->minisocket != is_timewait_minisocket(s);
 }
 
-void ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
-  if (!differs_from(s)) return;
+bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
+  if (!differs_from(s)) return false;
   SockKey key{s.netns, s.cookie};
   auto it = conns_.find(key);
   ReportedState from{TcpState::kClose, false};
@@ -643,10 +643,11 @@ void ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
   if (c.minisocket)
     schedule_check(c, minisocket_next_check(now_ns, c.state, uint64_t(s.expires_ms) * 1'000'000));
   emit_state(c, now_ns, from, {c.state, c.minisocket}, -1, true);
+  return true;
 }
 
-void ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
-                                     uint64_t now_ns) {
+size_t ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
+                                       uint64_t now_ns) {
   std::vector<SockKey> gone;
   for (const auto& [k, c] : conns_)
     if (!seen.count(k)) gone.push_back(k);
@@ -659,6 +660,7 @@ void ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, Soc
     emit_state(c, now_ns, from, {TcpState::kClose, false}, -1, true);
     bury(k);
   }
+  return gone.size();
 }
 
 void ConnectionTable::emit_table(uint64_t now_ns) const {

@@ -85,12 +85,16 @@ class ConnectionTable {
   // The answer of that look: `found` is the kernel's view, or null if the
   // minisocket is gone. Emits inferred state events for what changed.
   void minisocket_checked(const SockKey& key, const diag::SockInfo* found, uint64_t now_ns);
-  // --resync: does a fresh dump's view of this socket differ from ours?
+  // A resync (--resync, or after lost records): does a fresh dump's view of
+  // this socket differ from ours?
   bool differs_from(const diag::SockInfo& s) const;
-  // Takes the dump's view, with an inferred state event, when it differs.
-  void reconcile_with(const diag::SockInfo& s, uint64_t now_ns);
+  // Takes the dump's view, with an inferred state event, when it differs
+  // (then true).
+  bool reconcile_with(const diag::SockInfo& s, uint64_t now_ns);
   // Entries a full dump did not show: gone without a tracepoint telling us.
-  void forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen, uint64_t now_ns);
+  // Returns how many.
+  size_t forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
+                        uint64_t now_ns);
 
   // SIGUSR1: one table event per connection, then table_end.
   void emit_table(uint64_t now_ns) const;

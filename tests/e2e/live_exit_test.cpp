@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "harness.h"
 #include "live_harness.h"
@@ -162,6 +163,38 @@ TEST(LiveStream, a_full_ring_buffer_is_reported_by_cause_and_totalled_in_exit) {
   EXPECT_GT(ringbuf_full, 0u) << "the overflow is the ring buffer's";
   ASSERT_TRUE(exit_lost.has_value()) << live.describe();
   EXPECT_EQ(*exit_lost, counted) << "exit's total is the sum of the lost events";
+}
+
+// Issue 13, "ghosts after a loss": connections whose ends were lost used to
+// stay in the table forever. After a loss the stream resyncs by itself, and
+// the table converges to the kernel's.
+TEST(LiveStream, after_lost_records_the_table_converges_to_the_kernels) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  LiveTrace live(ns, {.args = {"--ringbuf-kib", "16", "-v"}});
+  ASSERT_TRUE(live.wait_sync()) << live.describe();
+  burst_of_connections(ns, 2000);
+  ASSERT_TRUE(live.wait_for([](const Json& e) { return is_type(e, "lost"); }, 20s))
+      << live.describe();
+  // The resync comes about a second after the loss, without SIGUSR1.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (live.err().find("resync after lost records") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_NE(live.err().find("resync after lost records"), std::string::npos) << live.describe();
+  auto table = live.dump_table();
+  auto ss = ss_tane(ns);
+  EXPECT_TRUE(table_matches_ss(table, ss)) << live.describe(20);
+  ASSERT_EQ(live.stop(), 0) << live.describe();
+  // The fixture did lose ends: the resync corrected sockets, each with an
+  // inferred state event (without them the table above would hold ghosts).
+  size_t corrections = 0;
+  bool after_loss = false;
+  for (const Json& e : live.events()) {
+    after_loss = after_loss || is_type(e, "lost");
+    corrections += after_loss && is_type(e, "state") && e.value("inferred", false);
+  }
+  EXPECT_GT(corrections, 0u) << live.err();
 }
 
 TEST(LiveStream, missing_namespace_is_exit_1_with_one_line) {
