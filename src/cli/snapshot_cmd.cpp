@@ -5,12 +5,14 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
 
 #include "bpf/owner_iter.h"
 #include "common/result.h"
+#include "diag/dump_file.h"
 #include "filter/filter.h"
 #include "output/summary.h"
 #include "sys/netns.h"
@@ -211,6 +213,18 @@ int run_snapshot(const Options& opts) {
 
 namespace {
 
+// TCPDIAG_FILE: the saved sockets, in the families the request asks for
+// (the kernel would have applied that, and the file holds them all).
+void show_saved_tcp(const std::string& path, const diag::DumpRequest& req,
+                    const diag::SockCallback& show) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!in) throw FatalError(sys_error("cannot open TCPDIAG_FILE '" + path + "'").str());
+  auto done = diag::read_dump_file(in.get(), path, [&](const diag::SockInfo& s) {
+    if ((s.family == AF_INET && req.ipv4) || (s.family == AF_INET6 && req.ipv6)) show(s);
+  });
+  if (!done) throw FatalError(done.error().str());
+}
+
 int list_sockets(const Options& opts) {
   enter_namespace(opts.netns);
 
@@ -239,14 +253,22 @@ int list_sockets(const Options& opts) {
   auto writer =
       opts.json ? output::make_json_writer(stdout, fmt) : output::make_text_writer(stdout, fmt);
   diag::DumpRequest req = snapshot_dump_request(opts, filter);
-  auto diag = diag::SockDiag::open();
-  if (!diag) fatal(diag.error());
-  auto done = diag->dump(req, [&](const diag::SockInfo& s) {
+  const diag::SockCallback show = [&](const diag::SockInfo& s) {
     const bool wanted = s.is_netlink() ? opts.netlink : opts.has_kind(s.kind);
     if (!wanted || stdout_failed()) return;
     if (filter.matches(s)) writer->sock(s, owners_ptr);
-  });
+  };
+  // TCP from a saved dump instead (ss's TCPDIAG_FILE); its other tables
+  // still come from the kernel, and TCP is listed last either way.
+  const char* tcpdiag_file = std::getenv("TCPDIAG_FILE");
+  const bool tcp_from_file = tcpdiag_file != nullptr && *tcpdiag_file != '\0' && req.tcp;
+  diag::DumpRequest from_kernel = req;
+  from_kernel.tcp = !tcp_from_file && req.tcp;
+  auto diag = diag::SockDiag::open();
+  if (!diag) fatal(diag.error());
+  auto done = diag->dump(from_kernel, show);
   if (!done) fatal(done.error());
+  if (tcp_from_file) show_saved_tcp(tcpdiag_file, req, show);
   writer->finish();
   return 0;
 }

@@ -144,6 +144,8 @@ struct SockInfo {
   // Read from /proc/net (RAW without raw_diag), not from a sock_diag dump:
   // no filter bytecode ran on it in the kernel.
   bool from_proc = false;
+  // Read from a saved dump (TCPDIAG_FILE): no bytecode ran on it either.
+  bool from_file = false;
 
   // UNIX
   std::string unix_path;  // "" unnamed; abstract names start with '@'

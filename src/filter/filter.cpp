@@ -159,9 +159,10 @@ bool Filter::matches(const diag::SockInfo& s) const {
   SsView v;
   make_view(s, v);
   if (!ss_eval(*root_, v)) return false;
-  // Sockets read from /proc never met the bytecode: ss's own check alone
-  // decides for them (it shows `src 0.0.0.0/0` matching IPv6 RAW sockets).
-  const bool kernel_ran = kernel_applies_ && s.is_inet() && !s.from_proc;
+  // Sockets read from /proc or a saved dump never met the bytecode: ss's own
+  // check alone decides for them (it shows `src 0.0.0.0/0` matching IPv6 RAW
+  // sockets).
+  const bool kernel_ran = kernel_applies_ && s.is_inet() && !s.from_proc && !s.from_file;
   return !(kernel_ran && kernel_eval(*root_, s) == Tri::no);
 }
 
