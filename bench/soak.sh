@@ -138,8 +138,9 @@ take_sample() {
   printf '%s\t%s\t%s\n' "$1" "$rss" "$fds" >>"$samples"
 }
 
-"$build/bench/churn" --netns "$ns" --duration "$duration" --clients "$clients" --servers 2 \
-  --reset-pct "$reset_pct" --rate "$rate" >"$work/churn.out" &
+servers=2 ports_per_group=4
+"$build/bench/churn" --netns "$ns" --duration "$duration" --clients "$clients" --servers "$servers" \
+  --ports-per-group "$ports_per_group" --reset-pct "$reset_pct" --rate "$rate" >"$work/churn.out" &
 churn=$!
 start=$SECONDS
 while kill -0 "$churn" 2>/dev/null; do
@@ -158,7 +159,7 @@ read -r _ _ conns _ secs _ rate _ errors _ <"$work/churn.out"
 read -r _ closes _ listener_closes _ connect_errors _ lost_lines <"$work/counts"
 exit_line=$(sed -n 2p "$work/counts")
 lost=$(sed -E 's/.*"lost":([0-9]+).*/\1/' <<<"$exit_line")
-listeners=$((2 * 3 * 4)) # churn: --servers 2, 3 endings, 4 ports each
+listeners=$((servers * 3 * ports_per_group)) # a listener per server, ending and port
 expected=$((2 * conns + listeners + errors))
 
 # Flatness over the samples taken after the warm-up.
