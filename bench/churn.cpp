@@ -14,6 +14,7 @@
 //         connect is refused, a storm of resets to a closed port)]
 //         [--reset-pct P] [--server-close-pct P] [--ports-per-group N]
 //         [--server-addr A] [--client-addr A] [--base-port P]
+//         [--rate R (connections per second in all, 0: as fast as it goes)]
 //
 // Prints one line: "churn: connections N seconds S rate R errors E ...
 // attempt_rate A" (A: connects tried per second, failed ones included).
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -46,6 +48,7 @@ struct Config {
   int server_close_pct = 45;
   int ports_per_group = 4;
   uint16_t base_port = 50000;
+  int rate = 0;  // per second over all clients; 0: no pacing
   std::string server_addr = "127.42.0.1";
   std::string client_addr = "127.42.0.2";
 
@@ -206,10 +209,26 @@ bool one_connection(const Config& cfg, const SockAddr& local, uint64_t i, Ending
   return true;
 }
 
+// With --rate, client `id`'s k-th connection starts no earlier than k
+// intervals after the start: a steady load a soak can run for hours without
+// the reader falling behind, where the top rate is what a benchmark wants.
+void pace(const Config& cfg, uint64_t start, uint64_t k) {
+  if (cfg.rate <= 0) return;
+  const uint64_t due = start + k * uint64_t(cfg.clients) * 1'000'000'000ull / uint64_t(cfg.rate);
+  const uint64_t now = monotonic_ns();
+  if (due > now) {
+    timespec ts{time_t((due - now) / 1'000'000'000ull), long((due - now) % 1'000'000'000ull)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+}
+
 void client_loop(const Config& cfg, int id, uint64_t deadline, Counters& c) {
   SockAddr local = make_addr(kTool, cfg.client_addr, 0);
+  const uint64_t start = monotonic_ns();
   // Threads interleave their sequence numbers so the mix holds overall.
-  for (uint64_t i = uint64_t(id);; i += uint64_t(cfg.clients)) {
+  for (uint64_t i = uint64_t(id), k = 0;; i += uint64_t(cfg.clients), ++k) {
+    pace(cfg, start, k);
     if (monotonic_ns() >= deadline) return;
     Ending e = cfg.ending_of(i);
     if (one_connection(cfg, local, i, e)) {
@@ -224,9 +243,11 @@ void client_loop(const Config& cfg, int id, uint64_t deadline, Counters& c) {
 Config parse(int argc, char** argv) {
   Args a(kTool, argc, argv, {});
   a.check({"duration", "netns", "clients", "servers", "reset-pct", "server-close-pct",
-           "ports-per-group", "server-addr", "client-addr", "base-port"});
+           "ports-per-group", "server-addr", "client-addr", "base-port", "rate"});
   Config c;
-  c.duration_s = double(a.num("duration", 5, 1, 600));
+  // Up to a day: bench/soak.sh runs it for 30 minutes and more.
+  c.duration_s = double(a.num("duration", 5, 1, 86400));
+  c.rate = int(a.num("rate", 0, 0, 10'000'000));
   c.clients = int(a.num("clients", c.clients, 1, 256));
   c.servers = int(a.num("servers", c.servers, 0, 64));
   c.reset_pct = int(a.num("reset-pct", c.reset_pct, 0, 100));

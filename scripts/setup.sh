@@ -21,6 +21,8 @@ packages=(
   prometheus curl
   # the top e2e test drives the interactive screen in a detached terminal
   tmux
+  # tests/docs/check_troubleshooting.py: every message in src/ documented
+  python3
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )

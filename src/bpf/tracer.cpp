@@ -62,9 +62,16 @@ const Hook kHooks[] = {
 
 constexpr const char* kTracefs = "/sys/kernel/tracing";
 
-bool tracefs_event_exists(const char* event) {
-  std::string path = std::string(kTracefs) + "/events/" + event + "/id";
-  return access(path.c_str(), R_OK) == 0;
+// Why a classic tracepoint cannot be used, empty when it can. stat(), not
+// access(): access() judges by the real uid without capabilities, so a user
+// with CAP_DAC_READ_SEARCH, who can open the file, was told the kernel
+// lacked the tracepoint.
+std::string tracefs_event_problem(const char* event) {
+  const std::string path = std::string(kTracefs) + "/events/" + event + "/id";
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) return "";
+  if (errno == ENOENT) return "the kernel has no such tracepoint (CONFIG_FTRACE_SYSCALLS?)";
+  return sys_error("cannot read " + path).str();
 }
 
 void copy_ranges(const std::vector<PortRange>& in, sstrace_port_range* out, __u32* n) {
@@ -198,8 +205,7 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
     if (h.btf_typedef && btf__find_by_name_kind(vmlinux, h.btf_typedef, BTF_KIND_TYPEDEF) < 0)
       why = "the kernel has no such tracepoint";
     if (h.tracefs_event && !tracefs_ok) why = tracefs_problem;
-    if (h.tracefs_event && tracefs_ok && !tracefs_event_exists(h.tracefs_event))
-      why = "the kernel has no such tracepoint (CONFIG_FTRACE_SYSCALLS?)";
+    if (h.tracefs_event && tracefs_ok && why.empty()) why = tracefs_event_problem(h.tracefs_event);
     if (why.empty()) continue;
     if (h.required) {
       btf__free(vmlinux);

@@ -31,6 +31,8 @@ T load(const uint8_t* p) {
 // The netlink.h length macros are int-typed; compare against size_t.
 constexpr size_t kNlMsgHdrLen = NLMSG_HDRLEN;
 constexpr size_t kNlAttrHdrLen = NLA_HDRLEN;
+// The kernel's errors are -MAX_ERRNO..-1 (include/linux/err.h).
+constexpr int kMaxErrno = 4095;
 
 Error malformed(const char* what, const std::string& detail) {
   return Error{std::string("malformed ") + what + " reply: " + detail, EPROTO};
@@ -454,13 +456,19 @@ Result<int> parse_error_msg(Bytes msg) {
     return malformed("netlink", "NLMSG_ERROR of " + std::to_string(msg.size()) + " bytes");
   }
   // struct nlmsgerr starts with the negative errno (0: an ACK).
-  return -load<int>(msg.data() + kNlMsgHdrLen);
+  const int v = load<int>(msg.data() + kNlMsgHdrLen);
+  if (v > 0 || v < -kMaxErrno) {
+    return malformed("netlink", "NLMSG_ERROR with error " + std::to_string(v));
+  }
+  return -v;
 }
 
 int parse_done_msg(Bytes msg) {
   if (msg.size() < NLMSG_LENGTH(sizeof(int))) return 0;
-  // netlink_dump_done() puts the dump callback's result (<= 0) here.
+  // netlink_dump_done() puts the dump callback's result (<= 0) here; a
+  // positive one is a count some dumpers return, harmless.
   const int v = load<int>(msg.data() + kNlMsgHdrLen);
+  if (v < -kMaxErrno) return EPROTO;  // no errno: -INT_MIN would not even negate
   return v < 0 ? -v : 0;
 }
 

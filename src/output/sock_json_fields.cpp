@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "output/address_text.h"
 #include "output/cgroup_text.h"
@@ -33,6 +34,15 @@ std::string json_raddr(const SockInfo& s) {
 }
 
 namespace {
+
+// A non-negative rate rounded to an integer, saturating at the largest
+// uint64: cwnd * mss * 8 / rtt from a tcp_info can pass 2^64 (a huge window
+// over a 1 us RTT), and converting such a double is undefined behaviour.
+uint64_t rounded_u64(double v) {
+  constexpr double kTwoTo64 = 18446744073709551616.0;
+  if (!(v + 0.5 < kTwoTo64)) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(v + 0.5);
+}
 
 // The value of laddr/raddr. An inet address, the common case, goes straight
 // into the line: no std::string per socket.
@@ -120,7 +130,7 @@ void write_tcp_info(JsonWriter& w, const SockInfo& s) {
   TI_FIELD("segs_in", tcpi_segs_in);
   TI_FIELD("data_segs_out", tcpi_data_segs_out);
   TI_FIELD("data_segs_in", tcpi_data_segs_in);
-  if (double bps = send_bps(s, v); bps > 0) w.field("send_bps", static_cast<uint64_t>(bps + 0.5));
+  if (double bps = send_bps(s, v); bps > 0) w.field("send_bps", rounded_u64(bps));
   TI_FIELD("lastsnd_ms", tcpi_last_data_sent);
   TI_FIELD("lastrcv_ms", tcpi_last_data_recv);
   TI_FIELD("lastack_ms", tcpi_last_ack_recv);

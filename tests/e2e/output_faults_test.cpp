@@ -150,6 +150,25 @@ TEST(OutputFaults, closed_stdout_is_refused_before_anything_is_written) {
   }
 }
 
+// fds 0 and 2 closed at start are taken by /dev/null before anything opens:
+// the stream runs and its events still reach stdout, and `-F -` on a closed
+// stdin is the "empty or closed" usage error, not "match everything".
+TEST(OutputFaults, closed_stdin_and_stderr_leave_the_stream_working) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  RunResult r = run_shell(
+      shell_join({sstrace_binary(), "--json", "-N", ns.name(), "--duration", "1"}) + " <&- 2>&-",
+      30s);
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("{\"type\":\"sync\""), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("{\"type\":\"exit\""), std::string::npos) << describe(r);
+  RunResult f = run_shell(
+      shell_join({sstrace_binary(), "snapshot", "-tan", "-N", ns.name(), "-F", "-"}) + " <&-", 30s);
+  EXPECT_EQ(f.status, 2) << describe(f);
+  EXPECT_NE(f.err.find("standard input is empty or closed"), std::string::npos) << describe(f);
+  EXPECT_EQ(f.out, "") << describe(f);
+}
+
 TEST(OutputFaults, sigusr1_right_after_exec_does_not_kill) {
   SSTRACE_REQUIRE_PRIVILEGES();
   Netns ns;

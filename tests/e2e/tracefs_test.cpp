@@ -61,5 +61,44 @@ TEST(Tracefs, a_tracefs_that_was_there_stays) {
   EXPECT_TRUE(tracefs_mounted()) << "sstrace unmounted a tracefs it did not mount";
 }
 
+// `sstrace --json --duration 1` in a new namespace, with tracefs mounted,
+// as an unprivileged user holding the capabilities BPF and namespaces need
+// plus `extra` ones. The stream itself must run whatever tracefs allows.
+RunResult run_as_nobody_with_caps(const std::string& extra) {
+  Netns ns;
+  if (!tracefs_mounted()) EXPECT_EQ(mount("nodev", kTracefs, "tracefs", 0, nullptr), 0);
+  const std::string caps = "+bpf,+perfmon,+net_admin,+sys_admin,+sys_nice,+sys_ptrace" + extra;
+  RunResult r = run(
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=" + caps,
+       "--ambient-caps=" + caps, sstrace_binary(), "--json", "-N", ns.name(), "--duration", "1"},
+      "", 30s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("{\"type\":\"sync\""), std::string::npos) << r.out << r.err;
+  return r;
+}
+
+// tracefs is root's (mode 0700): a user without CAP_DAC_READ_SEARCH cannot
+// look inside. The note must say so, not "not mounted" and not "the kernel
+// has no such tracepoint".
+TEST(Tracefs, a_tracefs_mounted_but_unreadable_is_named_as_that) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  RunResult r = run_as_nobody_with_caps("");
+  EXPECT_NE(r.err.find("tracefs is mounted but /sys/kernel/tracing/events cannot be read: "
+                       "Permission denied"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("not mounted"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("no such tracepoint"), std::string::npos) << r.err;
+}
+
+// With CAP_DAC_READ_SEARCH the same user may read tracefs and every program
+// attaches. The event check used access(), which tests the real uid and
+// ignores capabilities, and blamed the kernel ("no such tracepoint").
+TEST(Tracefs, a_tracefs_readable_through_a_capability_is_used) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  RunResult r = run_as_nobody_with_caps(",+dac_read_search");
+  EXPECT_EQ(r.err.find("unavailable"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace sstrace::e2e

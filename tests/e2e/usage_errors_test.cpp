@@ -55,6 +55,26 @@ TEST(UsageErrors, bad_duration_exits_2_with_one_line) {
   EXPECT_TRUE(usage_error({{"--duration", "-5"}, "-5"}));
 }
 
+// Issue 11: 2e10 and 1e99 overflowed the clock and stopped at once; 0 and
+// -0 ran forever. Only a positive finite time is a duration.
+TEST(UsageErrors, duration_that_is_not_a_positive_finite_time_exits_2) {
+  EXPECT_TRUE(usage_error({{"--duration", "0"}, "not a positive number of seconds"}));
+  EXPECT_TRUE(usage_error({{"--duration", "-0"}, "'-0' is not a number of seconds"}));
+  EXPECT_TRUE(usage_error({{"--duration", "2e10"}, "more than ten years"}));
+  EXPECT_TRUE(usage_error({{"--duration", "1e99"}, "more than ten years"}));
+  EXPECT_TRUE(usage_error({{"--duration", "nan"}, "'nan' is not a number of seconds"}));
+}
+
+// Issue 11: ss's options that mean nothing to the live stream were
+// accepted and ignored; the binary refuses each, before any privilege is
+// needed, naming the option or the TCP-only rule.
+TEST(UsageErrors, live_stream_refuses_options_it_would_ignore) {
+  EXPECT_TRUE(usage_error({{"-l"}, "-l: not an option of the live stream"}));
+  EXPECT_TRUE(usage_error({{"-D", "/tmp/x"}, "sstrace snapshot -D"}));
+  for (auto args : {std::vector<std::string>{"-u"}, {"-x"}, {"-f", "unix"}, {"-A", "udp"}})
+    EXPECT_TRUE(usage_error({args, "the live stream follows TCP only"}));
+}
+
 TEST(UsageErrors, port_out_of_range_exits_2_with_one_line) {
   EXPECT_TRUE(usage_error({{"snapshot", "-tan", "sport", "=", ":70000"}, "70000"}));
   EXPECT_TRUE(usage_error({{"snapshot", "-tan", "sport = :70000"}, "70000"}));

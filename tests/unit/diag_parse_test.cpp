@@ -6,14 +6,18 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "diag/parse.h"
+#include "output/json_writer.h"
+#include "output/sock_json_fields.h"
 
 namespace sstrace::diag {
 namespace {
@@ -616,6 +620,68 @@ TEST(DiagParse, random_corruption_is_survived) {
       if (!next || next->empty()) break;
     }
   }
+}
+
+// ---- found by tests/fuzz/diag_fuzz.cpp -------------------------------------
+// Each input the fuzzer crashed on, as a message that a kernel (or a -D file)
+// could send, parsed and then written as the snapshot's JSON fields: a parsed
+// socket must always format as one valid JSON object.
+
+std::string sock_json(const SockInfo& s) {
+  std::string line;
+  output::JsonWriter w(line);
+  w.begin_object();
+  output::write_sock_fields(w, s, {});
+  w.end_object();
+  return line;
+}
+
+// ss's send rate, cwnd * mss * 8 / rtt, overflowed uint64 for a huge window
+// over a 1 us RTT (2^32 * 65535 * 8e6 bit/s): the double-to-integer
+// conversion was undefined (UBSan: "outside the range of representable
+// values"). The rate saturates instead.
+TEST(DiagParseFuzzFound, send_rate_beyond_uint64_saturates) {
+  struct tcp_info ti {};
+  ti.tcpi_state = 1;
+  ti.tcpi_rtt = 1;
+  ti.tcpi_snd_cwnd = 0xffffffff;
+  ti.tcpi_snd_mss = 0xffff;
+  Buf info(sizeof ti);
+  std::memcpy(info.data(), &ti, sizeof ti);
+  InetMsg m;
+  m.state = 1;
+  m.src = v4("10.0.0.1");
+  m.dst = v4("10.0.0.2");
+  Writer w = m.body();
+  w.attr(kInetInfo, info);
+  SockInfo s;
+  ASSERT_TRUE(parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s));
+  const std::string line = sock_json(s);
+  ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+  EXPECT_EQ(nlohmann::json::parse(line).at("tcp_info").at("send_bps").get<uint64_t>(),
+            std::numeric_limits<uint64_t>::max());
+}
+
+// The kernel's errors are small negative numbers (-MAX_ERRNO, -4095, to -1);
+// NLMSG_DONE carrying INT_MIN was negated into undefined behaviour (UBSan:
+// "negation of -2147483648 cannot be represented"), and NLMSG_ERROR passed
+// on whatever it held, a positive value included, as an errno.
+TEST(DiagParseFuzzFound, done_with_an_impossible_error_is_a_protocol_error) {
+  EXPECT_EQ(parse_done_msg(nlmsg(kNlmsgDone, u32s(0x80000000u))), EPROTO);
+  EXPECT_EQ(parse_done_msg(nlmsg(kNlmsgDone, u32s(static_cast<uint32_t>(-4096)))), EPROTO);
+  EXPECT_EQ(parse_done_msg(nlmsg(kNlmsgDone, u32s(static_cast<uint32_t>(-4095)))), 4095);
+  EXPECT_EQ(parse_done_msg(nlmsg(kNlmsgDone, u32s(7))), 0);
+}
+
+TEST(DiagParseFuzzFound, error_with_an_impossible_errno_is_malformed) {
+  for (uint32_t v : {0x80000000u, static_cast<uint32_t>(-4096), 5u}) {
+    auto r = parse_error_msg(nlmsg(kNlmsgError, Writer().u32(v).zeros(16).b));
+    EXPECT_FALSE(r) << v << " gave " << (r ? *r : 0);
+  }
+  auto ok =
+      parse_error_msg(nlmsg(kNlmsgError, Writer().u32(static_cast<uint32_t>(-1)).zeros(16).b));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 1);
 }
 
 // ---- /proc/net fallback ----------------------------------------------------
