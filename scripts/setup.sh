@@ -21,6 +21,9 @@ packages=(
   prometheus curl
   # the top e2e test drives the interactive screen in a detached terminal
   tmux
+  # the log-pipeline tests: --output under a real logrotate (create with
+  # SIGHUP, copytruncate) and shipped by rsyslog (imfile -> TCP -> omfile)
+  logrotate rsyslog
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )
