@@ -364,9 +364,9 @@ void LiveStream::seed(const sys::SocketOwners& owners) {
   flush();
 }
 
-// Between two turns of the loop, after every buffered line went to the old
-// file (top's frames are flushed as they are made): no line is split
-// between the two files, and every later one goes to the new file.
+// After every buffered line went to the old file (top's frames are
+// flushed as they are made): no line is split between the two files, and
+// every later one goes to the new file.
 void LiveStream::reopen_output_if_asked() {
   if (!g_reopen_output.exchange(false) || !output_file_) return;
   flush();
@@ -526,6 +526,11 @@ void LiveStream::stream() {
     }
     auto n = tracer_->poll(timeout);
     if (!n) throw FatalError(n.error().str());
+    // Before anything else is written: a SIGHUP that interrupted the poll
+    // (or arrived while the process was stopped across a rotation) leaves
+    // nothing buffered since the last flush, so every record read from
+    // here on goes to the new file.
+    reopen_output_if_asked();
     now = sys::monotonic_now_ns();
     if (now >= next_lost_check) {
       check_lost();
@@ -558,7 +563,6 @@ void LiveStream::stream() {
     }
     tick_views(now);
     flush();
-    reopen_output_if_asked();
     // `sstrace | head -1` on a quiet host: no write will fail, so ask.
     if (now >= next_reader_check) {
       if (sys::reader_gone(fileno(stdout))) pipe_closed_ = true;

@@ -135,13 +135,16 @@ struct RotationRun {
 
 // sstrace --output under churn, rotated `rotations` times by logrotate with
 // `directives` (PID stands for sstrace's pid), then stopped.
-RotationRun run_with_rotations(const Scratch& dir, const std::string& directives, int rotations) {
+// `before_rotating` runs once the churn has started (a shipper catching up).
+RotationRun run_with_rotations(const Scratch& dir, const std::string& directives, int rotations,
+                               const std::function<void()>& before_rotating = {}) {
   Netns ns;
   const std::string log = dir.path("sstrace.json");
   LiveTrace trace(ns, LiveTrace::Config{{"--output", log}});
   EXPECT_TRUE(wait_for_text(log, "\"type\":\"sync\"", 60s)) << trace.describe();
   Worker churn(ns, "churner", churn_commands);
   EXPECT_EQ(churn.recv(), "ok");
+  if (before_rotating) before_rotating();
 
   std::string body = directives;
   for (size_t at; (at = body.find("PID")) != std::string::npos;)
@@ -172,6 +175,22 @@ constexpr const char* kCreateAndSighup =
     "  create 0640 root root\n"
     "  postrotate\n"
     "    kill -HUP PID\n"
+    "  endscript\n";
+
+// For a shipper that tails the path (rsyslog's imfile): imfile stops
+// reading a file when it is renamed (rsyslog issue #523), so the lines
+// sstrace writes between logrotate's rename and the SIGHUP would never be
+// shipped. Stopped across the rotation, sstrace writes nothing in between;
+// it is woken after the signal is queued, and reopens before it writes
+// again (the kernel holds the events meanwhile). README "Log pipelines".
+constexpr const char* kCreateStoppedAndSighup =
+    "  create 0640 root root\n"
+    "  prerotate\n"
+    "    kill -STOP PID\n"
+    "  endscript\n"
+    "  postrotate\n"
+    "    kill -HUP PID\n"
+    "    kill -CONT PID\n"
     "  endscript\n";
 
 // copytruncate loses what is written between its copy and its truncate
@@ -261,8 +280,8 @@ TEST(LogPipeline, snapshot_appends_to_the_output_file) {
   std::vector<std::string> lines = split_lines(slurp(file));
   ASSERT_EQ(lines.size(), 3u) << slurp(file);
   EXPECT_EQ(lines[0], "{\"type\":\"earlier\"}") << "appended, not truncated";
-  EXPECT_EQ(lines[1].substr(0, 20), "{\"type\":\"snapshot\",");
-  EXPECT_EQ(lines[2].substr(0, 20), "{\"type\":\"snapshot\",");
+  EXPECT_EQ(lines[1].rfind("{\"type\":\"snapshot\",", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("{\"type\":\"snapshot\",", 0), 0u) << lines[2];
   EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, mode)
       << "an existing file keeps its mode";
 }
@@ -348,7 +367,7 @@ TEST(LogPipeline, rsyslog_ships_every_line_once_across_a_rotation) {
                        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" +
                        port + "\" ruleset=\"store\")\n");
   Rsyslog sender(dir, "sender",
-                 "module(load=\"imfile\" mode=\"inotify\")\n"
+                 "module(load=\"imfile\" mode=\"polling\" pollingInterval=\"1\")\n"
                  "ruleset(name=\"ship\") {\n"
                  "  action(type=\"omfwd\" target=\"127.0.0.1\" port=\"" +
                      port +
@@ -359,7 +378,12 @@ TEST(LogPipeline, rsyslog_ships_every_line_once_across_a_rotation) {
                      "input(type=\"imfile\" file=\"" +
                      dir.path("sstrace.json") + "\" tag=\"sstrace\" ruleset=\"ship\")\n");
 
-  RotationRun r = run_with_rotations(dir, kCreateAndSighup, 1);
+  // The shipper follows the file before it is rotated, as it would on a
+  // host where the file has been there for a while (imfile in polling mode
+  // finds a new file at its next poll).
+  RotationRun r = run_with_rotations(dir, kCreateStoppedAndSighup, 1, [&] {
+    EXPECT_TRUE(wait_for_text(received, "\"type\":\"sync\"", 30s)) << "nothing shipped";
+  });
   std::vector<std::string> sent = expect_every_line_once(r.files);
   ASSERT_FALSE(sent.empty());
 
@@ -380,10 +404,17 @@ TEST(LogPipeline, rsyslog_ships_every_line_once_across_a_rotation) {
   std::string error;
   parse_json_lines(slurp(received), &error);
   EXPECT_EQ(error, "") << "every line that arrived is whole JSON";
+  // Where the lost lines were, in writing order (the rotated file's lines
+  // first): a run at the end of the rotated file is the shipper's.
+  std::string where;
   size_t missing = 0;
-  for (const std::string& line : want)
-    if (!have_lines.count(line)) ++missing;
-  EXPECT_EQ(missing, 0u) << "lines written but never delivered";
+  for (size_t i = 0; i < sent.size(); ++i) {
+    if (have_lines.count(sent[i])) continue;
+    if (missing++ < 3 || i + 1 == sent.size()) where += " #" + std::to_string(i);
+  }
+  EXPECT_EQ(missing, 0u) << "lines written but never delivered, at" << where << " of "
+                         << sent.size() << "; the rotated file held the first "
+                         << split_lines(slurp(r.files.front())).size();
   EXPECT_TRUE(want == have_lines) << "the delivered lines are exactly the written ones";
 }
 
