@@ -309,6 +309,42 @@ TEST(LogPipeline, a_reopen_that_fails_stops_with_the_events_in_the_old_file) {
   EXPECT_EQ(error, "");
 }
 
+TEST(LogPipeline, without_output_sighup_neither_stops_nor_disturbs_the_stream) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  LiveTrace trace(ns);
+  ASSERT_TRUE(trace.wait_sync()) << trace.describe();
+  trace.signal(SIGHUP);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(trace.exited()) << trace.describe();
+  EXPECT_EQ(trace.stop(), 0) << trace.describe();
+  EXPECT_EQ(trace.err(), "");
+  EXPECT_EQ(trace.events().back().value("type", ""), "exit") << trace.describe();
+}
+
+// Top's frames go to the file and follow it across a reopen.
+TEST(LogPipeline, top_json_frames_follow_the_output_file_across_a_reopen) {
+  SSTRACE_REQUIRE_PRIVILEGES();
+  Netns ns;
+  Scratch dir;
+  const std::string log = dir.path("top.json");
+  LiveTrace trace(ns, LiveTrace::Config{{"--output", log, "--interval", "0.2"}, 0, {"top"}});
+  ASSERT_TRUE(wait_for_text(log, "\"type\":\"top\"", 30s)) << trace.describe();
+  fs::rename(log, log + ".1");
+  trace.signal(SIGHUP);
+  EXPECT_TRUE(wait_for_text(log, "\"type\":\"top\"", 30s)) << trace.describe();
+  EXPECT_EQ(trace.stop(), 0) << trace.describe();
+  for (const std::string& f : {log + ".1", log}) {
+    const std::string text = slurp(f);
+    ASSERT_FALSE(text.empty()) << f;
+    EXPECT_EQ(text.back(), '\n') << f;
+    std::string error;
+    for (const Json& frame : parse_json_lines(text, &error))
+      EXPECT_EQ(frame.value("type", ""), "top");
+    EXPECT_EQ(error, "") << f;
+  }
+}
+
 // An rsyslogd of its own: config, pid file and work directory in the
 // scratch directory, in the foreground (-n); killed at scope exit.
 class Rsyslog {
