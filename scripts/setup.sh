@@ -23,6 +23,9 @@ packages=(
   tmux
   # tests/docs/check_troubleshooting.py: every message in src/ documented
   python3
+  # the log-pipeline tests: --output under a real logrotate (create with
+  # SIGHUP, copytruncate) and shipped by rsyslog (imfile -> TCP -> omfile)
+  logrotate rsyslog
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )

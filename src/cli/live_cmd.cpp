@@ -23,6 +23,7 @@
 #include "bpf/owner_iter.h"
 #include "bpf/tracer.h"
 #include "cli/live_view.h"
+#include "cli/output_option.h"
 #include "cli/stream_filter.h"
 #include "common/result.h"
 #include "diag/sock_diag.h"
@@ -35,6 +36,7 @@
 #include "sys/clock.h"
 #include "sys/netns.h"
 #include "sys/netns_all.h"
+#include "sys/output_file.h"
 #include "sys/port_range.h"
 #include "sys/priority.h"
 #include "sys/procfs.h"
@@ -46,11 +48,13 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_dump_table{false};
+std::atomic<bool> g_reopen_output{false};
 
 extern "C" void on_stop_signal(int) { g_stop = true; }
 extern "C" void on_usr1(int) { g_dump_table = true; }
+extern "C" void on_hup(int) { g_reopen_output = true; }
 
-void install_signal_handlers() {
+void install_signal_handlers(bool have_output_file) {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -65,10 +69,15 @@ void install_signal_handlers() {
   sigaction(SIGUSR1, &sa, nullptr);
   // A closed stdout is a clean stop (CONTRACT.md): see it as EPIPE.
   signal(SIGPIPE, SIG_IGN);
-  // SIGHUP is logrotate's "reopen your file"; with no file of our own to
-  // reopen (there is no --output yet) it must not stop a service. A
-  // terminal that really hung up is seen on stdout (POLLHUP, EIO).
-  signal(SIGHUP, SIG_IGN);
+  // SIGHUP is logrotate's "reopen your file": with --output, reopen it;
+  // with no file of our own it must not stop a service. A terminal that
+  // really hung up is seen on stdout (POLLHUP, EIO).
+  if (have_output_file) {
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, nullptr);
+  } else {
+    signal(SIGHUP, SIG_IGN);
+  }
 }
 
 constexpr uint32_t kAllTcpStates = ((1u << diag::kMaxState) - 1) & ~1u;
@@ -117,6 +126,7 @@ class LiveStream {
   void emit_simple(model::EventType type, uint64_t count);
   void write(const model::Event& e);
   bool flush();
+  void reopen_output_if_asked();
   void tick_views(uint64_t now);
   bool views_want_stop() const;
   bool views_want_table();
@@ -125,6 +135,7 @@ class LiveStream {
 
   const Options& opts_;
   MakeViews make_views_;
+  std::optional<sys::OutputFile> output_file_;           // --output, on stdout's fd
   std::unique_ptr<metrics::Endpoint> metrics_endpoint_;  // --metrics
   std::vector<std::unique_ptr<LiveView>> views_;
   // Whether events are written: not with --quiet, and never by top.
@@ -284,8 +295,7 @@ bool LiveStream::flush() {
   if (pipe_closed_ || writer_->flush()) return !pipe_closed_;
   const int err = writer_->error();
   if (err != EPIPE)
-    throw FatalError("cannot write events to " +
-                     sys::describe_fd(fileno(stdout), "standard output") + ": " +
+    throw FatalError("cannot write events to " + describe_output(opts_) + ": " +
                      std::strerror(err) + "; the output ends at its last whole line");
   pipe_closed_ = true;
   return false;
@@ -356,6 +366,15 @@ void LiveStream::seed(const sys::SocketOwners& owners) {
   synced_ = true;
   seeder_.finish(t0, t1);
   flush();
+}
+
+// After every buffered line went to the old file (top's frames are
+// flushed as they are made): no line is split between the two files, and
+// every later one goes to the new file.
+void LiveStream::reopen_output_if_asked() {
+  if (!g_reopen_output.exchange(false) || !output_file_) return;
+  flush();
+  reopen_output_option(*output_file_);
 }
 
 void LiveStream::check_lost() {
@@ -526,6 +545,11 @@ void LiveStream::stream() {
     }
     auto n = tracer_->poll(timeout);
     if (!n) throw FatalError(n.error().str());
+    // Before anything else is written: a SIGHUP that interrupted the poll
+    // (or arrived while the process was stopped across a rotation) leaves
+    // nothing buffered since the last flush, so every record read from
+    // here on goes to the new file.
+    reopen_output_if_asked();
     now = sys::monotonic_now_ns();
     if (now >= next_lost_check) {
       check_lost();
@@ -578,7 +602,8 @@ void LiveStream::stream() {
 constexpr int kPriorityBoost = 4;
 
 int LiveStream::run() {
-  install_signal_handlers();
+  output_file_ = open_output_option(opts_);
+  install_signal_handlers(output_file_.has_value());
   std::string priority = sys::boost_priority(kPriorityBoost);
   if (opts_.verbose) std::fprintf(stderr, "sstrace: %s\n", priority.c_str());
   open_metrics_endpoint();

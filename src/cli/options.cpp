@@ -256,6 +256,7 @@ constexpr std::string_view kLongOptions[] = {
     "batch",
     "close-wait-alert",
     "port-pressure-pct",
+    "output",
 };
 // Long options that take a value. The others are flags, and "--tcp=1" is a
 // mistake rather than a flag value.
@@ -278,6 +279,7 @@ constexpr std::string_view kValueOptions[] = {
     "by",
     "close-wait-alert",
     "port-pressure-pct",
+    "output",
 };
 
 bool takes_value(std::string_view name) {
@@ -393,6 +395,14 @@ uint32_t parse_ringbuf_kib(const std::string& opt, const std::string& v) {
     throw UsageError(opt + ": '" + v + "' is not a power of two between " +
                      std::to_string(page_kib) + " and 1048576");
   return kib;
+}
+
+// A second --output would leave one of the two files unwritten.
+std::string parse_output_file(const std::string& opt, const std::string& v,
+                              const std::string& given) {
+  if (!given.empty()) throw UsageError(opt + ": only one output file may be given");
+  if (v.empty()) throw UsageError(opt + ": empty file name");
+  return v;
 }
 
 std::string parse_metrics_addr(const std::string& opt, const std::string& v) {
@@ -615,6 +625,8 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.port_pressure_pct = parse_port_pressure_pct(o, v);
     else if (n == "batch")
       opts_.batch = true;
+    else if (n == "output")
+      opts_.output_file = parse_output_file(o, v, opts_.output_file);
     return;
   }
   const char letter = letter_.at(opt);
@@ -721,7 +733,7 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
 void Parser::reject_live_only_in_snapshot() const {
   if (opts_.command != Command::snapshot) return;
   for (const auto& [opt, name] : long_)
-    if (opt->count() > 0)
+    if (opt->count() > 0 && name != "output")
       throw UsageError("--" + name + ": only the live stream takes this option");
 }
 
@@ -749,6 +761,8 @@ void Parser::check_quiet() const {
     throw UsageError("--quiet: with no -s and no --metrics there would be no output at all");
   if (opts_.metrics_peers && opts_.metrics_addr.empty())
     throw UsageError("--metrics-peers: only with --metrics");
+  if (opts_.quiet && !opts_.summary && !opts_.output_file.empty())
+    throw UsageError("--output: --quiet without -s writes nothing to it");
 }
 
 // Why each ss letter that means nothing to the live stream is refused
@@ -818,7 +832,7 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   for (const auto& l : kLetters) letter_[l.value ? value(l.names) : flag(l.names)] = l.c;
   for (const char* n : {"duration", "resync", "metrics", "rtt-min-change-us", "rtt-min-change-pct",
                         "rtt-interval-ms", "ringbuf-kib", "metrics-peers", "interval", "by",
-                        "close-wait-alert", "port-pressure-pct"})
+                        "close-wait-alert", "port-pressure-pct", "output"})
     long_[value(std::string("--") + n)] = n;
   for (const char* n : {"all-netns", "quiet", "batch"}) long_[flag(std::string("--") + n)] = n;
 

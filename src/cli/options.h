@@ -71,6 +71,10 @@ struct Options {
   bool quiet = false;               // --quiet: no event output (-s or --metrics only)
   uint32_t metrics_peers = 0;       // --metrics-peers N: peer labels for the N busiest (0: none)
 
+  // Every command: --output FILE, events (or the snapshot, or top's
+  // frames) appended to FILE instead of stdout; SIGHUP reopens it.
+  std::string output_file;
+
   // Live stream and top.
   double interval_s = 1;  // --interval SECONDS: -s summaries, top frames, listener drop checks
   double close_wait_alert_s = 30;   // --close-wait-alert SECONDS: CLOSE-WAIT this long is an alert

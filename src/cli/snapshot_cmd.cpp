@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "bpf/owner_iter.h"
+#include "cli/output_option.h"
 #include "common/result.h"
 #include "diag/dump_file.h"
 #include "filter/filter.h"
@@ -191,12 +192,12 @@ bool stdout_failed() {
 // A reader that went away (| head) is a clean stop; any other failure
 // (ENOSPC, EIO, /dev/full) is exit 1, naming the file, with no cut-off
 // line left at its end.
-int finish_stdout(int rc) {
+int finish_stdout(const Options& opts, int rc) {
   stdout_failed();  // errno still says why the writer's last fwrite failed
   if (std::fflush(stdout) != 0) stdout_failed();
   if (!stdout_failed() || g_stdout_errno == EPIPE) return rc;
   sys::trim_partial_line(fileno(stdout));
-  throw FatalError("cannot write to " + sys::describe_fd(fileno(stdout), "standard output") + ": " +
+  throw FatalError("cannot write to " + describe_output(opts) + ": " +
                    std::strerror(g_stdout_errno) + "; the output ends at its last whole line");
 }
 
@@ -208,7 +209,12 @@ int run_snapshot(const Options& opts) {
   // A reader that goes away (| head) ends the output, not sstrace with a
   // signal: writes fail with EPIPE and we stop writing.
   std::signal(SIGPIPE, SIG_IGN);
-  return finish_stdout(list_sockets(opts));
+  // Not refused as ss would (it has no such option): a cron job appending
+  // `snapshot --json` to the file a log shipper tails (and replay reads)
+  // wants the same O_APPEND file that --output gives the stream, safe
+  // beside logrotate's copytruncate, and one message naming it on failure.
+  std::optional<sys::OutputFile> out = open_output_option(opts);
+  return finish_stdout(opts, list_sockets(opts));
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "aggregate/aggregator.h"
 #include "cli/live_cmd.h"
+#include "cli/output_option.h"
 #include "cli/stream_filter.h"
 #include "common/result.h"
 #include "output/event_writer.h"
@@ -30,7 +31,8 @@ enum class TopMode { screen, batch, json };
 // frames, as `top` does without one: `sstrace top > file` is --batch.
 TopMode top_mode(const Options& opts) {
   if (opts.json) return TopMode::json;
-  if (opts.batch) return TopMode::batch;
+  // --output is a file, as `> file` is: frames, not a screen.
+  if (opts.batch || !opts.output_file.empty()) return TopMode::batch;
   if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) return TopMode::screen;
   return TopMode::batch;
 }
@@ -209,8 +211,8 @@ class TopView final : public LiveView {
       writer_->write_text(views::top_batch_text(f, header(f.ts_ns)));
     if (writer_->flush()) return;
     if (writer_->error() != EPIPE)
-      throw FatalError("cannot write to " + sys::describe_fd(fileno(stdout), "standard output") +
-                       ": " + std::strerror(writer_->error()));
+      throw FatalError("cannot write to " + describe_output(opts_) + ": " +
+                       std::strerror(writer_->error()));
     stop_ = true;  // the reader went away: a clean stop (CONTRACT.md)
   }
 

@@ -61,6 +61,9 @@ constexpr const char kUsage[] =
 sstrace:
    -j, --json          JSON lines on stdout, one object per socket or event
    -v, --verbose       debug notes (and libbpf's log) on stderr
+       --output=FILE   append the output to FILE (created 0640) instead of
+                       stdout; the live stream and top reopen it on SIGHUP
+                       (logrotate's create; copytruncate needs nothing)
 
 live stream only (it follows TCP in every state; of ss's letters it takes
 -t -a -n -4 -6 -f inet|inet6 -A tcp -m -s -N -F):

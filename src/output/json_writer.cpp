@@ -8,7 +8,6 @@ namespace sstrace::output {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
-constexpr std::string_view kReplacement = "\\ufffd";
 
 void append_control(std::string& out, unsigned char c) {
   switch (c) {
@@ -69,10 +68,32 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return 0;
 }
 
-}  // namespace
+bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
-void JsonWriter::append_string(std::string& out, std::string_view s) {
-  out += '"';
+// Whether s[i] (a backslash) starts the text `\xhh`, which the lossless form
+// uses for a byte.
+bool starts_byte_escape(std::string_view s, size_t i) {
+  return i + 3 < s.size() && s[i + 1] == 'x' && is_lower_hex(s[i + 2]) && is_lower_hex(s[i + 3]);
+}
+
+// The two forms of a string's body (docs/events.md, "Strings"). `exact`:
+// the bytes as they are, with JSON's own escapes ('"', '\\', control
+// characters); it fails on a string holding a byte that is not valid UTF-8,
+// or the text `\xhh`, which a reader would take for an escaped byte.
+// `lossless`, for those strings: each byte that is not valid UTF-8 becomes
+// the four characters `\xhh` (lower-case hex) and each backslash is doubled,
+// so that the decoded value maps back to the exact bytes (in JSON text,
+// `\\xhh` and `\\\\`).
+enum class Form { exact, lossless };
+
+void append_byte_escape(std::string& out, unsigned char c) {
+  const char escaped[] = {'\\', '\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+  out.append(escaped, sizeof escaped);
+}
+
+// Appends s's body (no quotes) in `form`. False (with part of it appended)
+// when the exact form cannot represent s.
+bool append_body(std::string& out, std::string_view s, Form form) {
   size_t i = 0;
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one append.
@@ -83,7 +104,11 @@ void JsonWriter::append_string(std::string& out, std::string_view s) {
     if (i == s.size()) break;
 
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
+    if (c == '\\' && form == Form::lossless) {
+      out += "\\\\\\\\";
+      ++i;
+    } else if (c == '"' || c == '\\') {
+      if (c == '\\' && starts_byte_escape(s, i)) return false;
       out += '\\';
       out += static_cast<char>(c);
       ++i;
@@ -93,10 +118,25 @@ void JsonWriter::append_string(std::string& out, std::string_view s) {
     } else if (size_t n = utf8_sequence(s, i); n > 0) {
       out.append(s.data() + i, n);
       i += n;
+    } else if (form == Form::exact) {
+      return false;
     } else {
-      out += kReplacement;
+      append_byte_escape(out, c);
       ++i;
     }
+  }
+  return true;
+}
+
+}  // namespace
+
+void JsonWriter::append_string(std::string& out, std::string_view s) {
+  const size_t start = out.size();
+  out += '"';
+  // Nearly every string is valid UTF-8 with no `\xhh` in it: one pass.
+  if (!append_body(out, s, Form::exact)) {
+    out.resize(start + 1);
+    (void)append_body(out, s, Form::lossless);
   }
   out += '"';
 }

@@ -98,10 +98,14 @@ class JsonWriter {
     return value(v);
   }
 
-  // Appends `s` as a JSON string literal, quotes included. Valid UTF-8 is
-  // copied through; '"', '\\' and control characters (and DEL) are escaped;
-  // every byte that is not part of a valid UTF-8 sequence becomes U+FFFD, so
-  // the output is always valid UTF-8 (unix socket paths are arbitrary bytes).
+  // Appends `s` as a JSON string literal, quotes included, losslessly (unix
+  // socket paths, comm and cgroup paths are arbitrary bytes). Valid UTF-8 is
+  // copied through, with '"', '\\' and control characters (and DEL)
+  // escaped as JSON escapes them. A string with a byte that is not valid
+  // UTF-8 (or with the text `\xhh` in it) is written in the lossless form:
+  // such bytes as the text `\xhh`, backslashes doubled (docs/events.md,
+  // "Strings", says how a reader gets the bytes back). The output is always
+  // valid UTF-8.
   static void append_string(std::string& out, std::string_view s);
 
  private:

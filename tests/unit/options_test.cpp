@@ -394,6 +394,23 @@ TEST(Options, alert_thresholds) {
             "--port-pressure-pct: only the live stream takes this option");
 }
 
+TEST(Options, output_file_is_long_only_and_given_once) {
+  EXPECT_EQ(ok({"--output", "/var/log/sstrace/sstrace.json", "--json"}).output_file,
+            "/var/log/sstrace/sstrace.json");
+  EXPECT_EQ(ok({"--output=events.txt"}).output_file, "events.txt");
+  EXPECT_EQ(ok({"top", "--json", "--output", "top.json"}).output_file, "top.json");
+  EXPECT_EQ(ok({"snapshot", "-tn", "--json", "--output", "dump.json"}).output_file, "dump.json");
+  EXPECT_EQ(ok({"-s", "--quiet", "--output", "s.txt"}).output_file, "s.txt");
+  EXPECT_EQ(usage_error({"--output", "a", "--output", "b"}),
+            "--output: only one output file may be given");
+  EXPECT_EQ(usage_error({"--output", ""}), "--output: empty file name");
+  EXPECT_EQ(usage_error({"--metrics", ":9100", "--quiet", "--output", "x"}),
+            "--output: --quiet without -s writes nothing to it");
+  // -o stays ss's timer option.
+  EXPECT_TRUE(ok({"snapshot", "-o"}).timer);
+  EXPECT_TRUE(ok({"snapshot", "-o"}).output_file.empty());
+}
+
 TEST(Options, churn_view_options_belong_to_their_commands) {
   Options o = ok({"-s", "--interval", "0.5", "--quiet"});
   EXPECT_TRUE(o.summary);

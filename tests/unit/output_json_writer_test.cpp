@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
 #include <string>
 
 namespace sstrace::output {
@@ -72,19 +74,64 @@ TEST(JsonWriter, passes_valid_utf8_through) {
   EXPECT_EQ(nlohmann::json::parse(json_quoted(s)).get<std::string>(), s);
 }
 
-TEST(JsonWriter, replaces_each_invalid_byte_with_u_fffd) {
+// What docs/events.md ("Strings") tells a reader to do with a decoded
+// value: a value with `\xhh` in it is in the lossless form, where `\\` is a
+// backslash and `\xhh` the byte 0xhh; any other value is the bytes as they
+// are.
+std::string recover_bytes(const std::string& v) {
+  static const std::regex kByteEscape(R"(\\x[0-9a-f]{2})");
+  if (!std::regex_search(v, kByteEscape)) return v;
+  std::string bytes;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '\\') {
+      bytes += v[i];
+    } else if (v[i + 1] == '\\') {
+      bytes += '\\';
+      i += 1;
+    } else {
+      bytes += static_cast<char>(std::stoi(v.substr(i + 2, 2), nullptr, 16));
+      i += 3;
+    }
+  }
+  return bytes;
+}
+
+// Through a real parser and back to bytes.
+std::string round_trip(std::string_view s) {
+  return recover_bytes(nlohmann::json::parse(json_quoted(s)).get<std::string>());
+}
+
+TEST(JsonWriter, writes_each_invalid_byte_as_backslash_x_hex) {
   // A lone continuation byte, a truncated sequence, an overlong '/', a
   // UTF-16 surrogate, a code point past U+10FFFF and bytes never valid.
-  EXPECT_EQ(json_quoted("a\x80z"), R"("a\ufffdz")");
-  EXPECT_EQ(json_quoted("a\xe2\x82"), R"("a\ufffd\ufffd")");
-  EXPECT_EQ(json_quoted("\xc0\xaf"), R"("\ufffd\ufffd")");
-  EXPECT_EQ(json_quoted("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");
-  EXPECT_EQ(json_quoted("\xf4\x90\x80\x80"), R"("\ufffd\ufffd\ufffd\ufffd")");
-  EXPECT_EQ(json_quoted("\xfe\xff"), R"("\ufffd\ufffd")");
+  EXPECT_EQ(json_quoted("a\x80z"), R"("a\\x80z")");
+  EXPECT_EQ(json_quoted("a\xe2\x82"), R"("a\\xe2\\x82")");
+  EXPECT_EQ(json_quoted("\xc0\xaf"), R"("\\xc0\\xaf")");
+  EXPECT_EQ(json_quoted("\xed\xa0\x80"), R"("\\xed\\xa0\\x80")");
+  EXPECT_EQ(json_quoted("\xf4\x90\x80\x80"), R"("\\xf4\\x90\\x80\\x80")");
+  EXPECT_EQ(json_quoted("\xfe\xff"), R"("\\xfe\\xff")");
+  // Valid UTF-8 beside them is kept; a backslash is doubled in this form.
+  EXPECT_EQ(json_quoted("\xc3\xa9\\\xff"), R"("é\\\\\\xff")");
   // What comes out is valid JSON and valid UTF-8 (nlohmann rejects both
-  // otherwise) and decodes to U+FFFD where the bad bytes were.
+  // otherwise).
   auto j = nlohmann::json::parse(json_quoted("/run/\xff\x01sock"));
-  EXPECT_EQ(j.get<std::string>(), "/run/\xef\xbf\xbd\x01sock");
+  EXPECT_EQ(j.get<std::string>(), "/run/\\xff\x01sock");
+}
+
+TEST(JsonWriter, valid_utf8_keeps_its_exact_bytes_backslashes_included) {
+  for (std::string_view s : {"C:\\dir\\x", "a\\\\b", "\\x4", "\\xAB", "\\xg0", "tab\there", "\\"}) {
+    const std::string decoded = nlohmann::json::parse(json_quoted(s)).get<std::string>();
+    EXPECT_EQ(decoded, s);
+    EXPECT_EQ(recover_bytes(decoded), s);
+  }
+}
+
+TEST(JsonWriter, text_that_looks_like_a_byte_escape_is_written_losslessly) {
+  // Valid UTF-8, but `\x41` would read back as 'A': the lossless form.
+  EXPECT_EQ(json_quoted("\\x41"), R"("\\\\x41")");
+  EXPECT_EQ(round_trip("\\x41"), "\\x41");
+  EXPECT_EQ(round_trip("a\\\\x41\\b"), "a\\\\x41\\b");
+  EXPECT_EQ(round_trip("\\\xff"), "\\\xff");
 }
 
 TEST(JsonWriter, every_byte_value_round_trips_through_a_parser) {
@@ -94,11 +141,20 @@ TEST(JsonWriter, every_byte_value_round_trips_through_a_parser) {
   JsonWriter w(out);
   w.begin_object().field("s", all).end_object();
   auto j = nlohmann::json::parse(out);
-  const std::string back = j["s"].get<std::string>();
-  // ASCII survives exactly; the 128 high bytes, none of which forms a
-  // sequence here, each become U+FFFD (3 bytes).
-  EXPECT_EQ(back.substr(0, 128), all.substr(0, 128));
-  EXPECT_EQ(back.size(), 128u + 128u * 3u);
+  EXPECT_EQ(recover_bytes(j["s"].get<std::string>()), all);
+}
+
+TEST(JsonWriter, random_byte_strings_round_trip) {
+  // Drawn from an alphabet that makes the hard cases common: backslashes,
+  // 'x', hex digits, lead and continuation bytes, controls.
+  const std::string alphabet =
+      std::string("\\x0a9fF\"\x01\x7f\0", 11) + "\xc3\xa9\x80\xe2\x82\xf0\xff";
+  std::mt19937 rng(11);
+  for (int n = 0; n < 20000; ++n) {
+    std::string s(rng() % 12, '\0');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    ASSERT_EQ(round_trip(s), s) << json_quoted(s);
+  }
 }
 
 // The same document through run-time (escaped) keys and literal keys.
@@ -174,7 +230,7 @@ TEST(JsonWriter, plain_keys_are_exactly_those_escaping_leaves_alone) {
 
 TEST(JsonWriter, runs_between_escapes_are_copied_whole) {
   EXPECT_EQ(json_quoted("abc\"def\\ghi\njkl\xc3\xa9mno\xffpqr"),
-            "\"abc\\\"def\\\\ghi\\njkl\xc3\xa9mno\\ufffdpqr\"");
+            "\"abc\\\"def\\\\\\\\ghi\\njkl\xc3\xa9mno\\\\xffpqr\"");
   EXPECT_EQ(json_quoted(""), "\"\"");
   EXPECT_EQ(json_quoted("\x7f"), "\"\\u007f\"");
 }
