@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diag/sock_info.h"
+#include "sys/capabilities.h"
 
 namespace sstrace::cli {
 
@@ -70,6 +71,10 @@ struct Options {
   uint32_t ringbuf_kib = 8192;      // --ringbuf-kib: ring buffer size (power of two)
   bool quiet = false;               // --quiet: no event output (-s or --metrics only)
   uint32_t metrics_peers = 0;       // --metrics-peers N: peer labels for the N busiest (0: none)
+
+  // Live stream and top: privileges (cli/privileges.h) and the kernel's BTF.
+  std::optional<sys::UserIds> user;  // --user NAME: run as NAME once set up
+  std::string btf_file;              // --btf FILE: the kernel's BTF from FILE
 
   // Live stream and top.
   double interval_s = 1;  // --interval SECONDS: -s summaries, top frames, listener drop checks
