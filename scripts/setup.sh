@@ -14,6 +14,9 @@ packages=(
   prometheus-cpp-dev
   # sstrace top's interactive screen
   libncurses-dev
+  # the privilege check and drop (libcap); the tests run sstrace without
+  # CAP_BPF through setpriv (util-linux) and capsh (libcap2-bin)
+  libcap-dev libcap2-bin util-linux
   # tests: the peers we compare against and the traffic we make
   iproute2 nftables iperf3 procps kmod
   # the metrics tests: a real Prometheus scrapes sstrace; curl reads

@@ -86,9 +86,11 @@ Result<std::vector<sys::SocketFd>> read_socket_fds(int fd) {
   return fds;
 }
 
-Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns) {
+Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns, const std::string& btf_path) {
   if (auto same = proc_numbers_pids_as_we_do(); !same) return same.error();
-  std::unique_ptr<owners_bpf, SkelDeleter> skel(owners_bpf__open());
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (!btf_path.empty()) open_opts.btf_custom_path = btf_path.c_str();
+  std::unique_ptr<owners_bpf, SkelDeleter> skel(owners_bpf__open_opts(&open_opts));
   if (!skel) return sys_error("failed to open the owners iterator");
   skel->rodata->cfg_netns = netns;
   if (int err = owners_bpf__load(skel.get()))
@@ -103,9 +105,9 @@ Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns) {
   return sys::SocketOwners::from_fds(std::move(*fds));
 }
 
-OwnersFound find_socket_owners(uint32_t netns, bool verbose) {
+OwnersFound find_socket_owners(uint32_t netns, bool verbose, const std::string& btf_path) {
   set_libbpf_log(verbose);
-  auto iterated = iterate_socket_owners(netns);
+  auto iterated = iterate_socket_owners(netns, btf_path);
   if (iterated) {
     if (verbose) std::fprintf(stderr, "sstrace: owners: BPF iterator\n");
     return {std::move(*iterated), {}};

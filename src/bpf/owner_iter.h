@@ -18,7 +18,7 @@ namespace sstrace::bpf {
 // when the kernel or our privileges will not run the iterator (no BTF,
 // before 5.11, no CAP_BPF) or when its pids would not be /proc's (/proc
 // belongs to another pid namespace than ours).
-Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns);
+Result<sys::SocketOwners> iterate_socket_owners(uint32_t netns, const std::string& btf_path = "");
 
 // Reads struct sstrace_socket_fd records from `fd` (the iterator's) to its
 // end. A record never straddles two read()s of the iterator in practice
@@ -36,6 +36,6 @@ struct OwnersFound {
 // The iterator's table when it runs, else the /proc scan's (as ss -p, which
 // also shows what it can without root). With `verbose`, a note on stderr
 // says which one and why, and libbpf's log is shown.
-OwnersFound find_socket_owners(uint32_t netns, bool verbose);
+OwnersFound find_socket_owners(uint32_t netns, bool verbose, const std::string& btf_path = "");
 
 }  // namespace sstrace::bpf

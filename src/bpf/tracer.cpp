@@ -100,9 +100,16 @@ struct Tracer::Impl {
     if (rb) ring_buffer__free(rb);
     for (auto* l : links) bpf_link__destroy(l);
     if (skel) sstrace_bpf__destroy(skel);
-    // Leave the host as we found it. Not MNT_DETACH: if something else
-    // started using it meanwhile (EBUSY), it stays.
+    unmount_tracefs();  // a start that failed before attaching
+  }
+
+  // Leave the host as we found it, and before the privileges go (a run
+  // that drops CAP_SYS_ADMIN could not unmount it at exit). Not
+  // MNT_DETACH: if something else started using it meanwhile (EBUSY), it
+  // stays.
+  void unmount_tracefs() {
     if (mounted_tracefs) umount(kTracefs);
+    mounted_tracefs = false;
   }
 };
 
@@ -170,7 +177,9 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
   t->handler_ = std::move(handler);
   Impl& im = *t->impl_;
 
-  im.skel = sstrace_bpf__open();
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (!cfg.btf_path.empty()) open_opts.btf_custom_path = cfg.btf_path.c_str();
+  im.skel = sstrace_bpf__open_opts(&open_opts);
   if (!im.skel) return sys_error("failed to open the BPF object");
 
   auto* ro = im.skel->rodata;
@@ -188,7 +197,8 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
 
   // Feature probe: switch off what this kernel cannot take, before load, so
   // that one missing tracepoint does not cost the others.
-  btf* vmlinux = btf__load_vmlinux_btf();
+  btf* vmlinux =
+      cfg.btf_path.empty() ? btf__load_vmlinux_btf() : btf__parse(cfg.btf_path.c_str(), nullptr);
   if (!vmlinux) {
     return Error{
         "this kernel has no BTF (/sys/kernel/btf/vmlinux): sstrace needs CONFIG_DEBUG_INFO_BTF=y",
@@ -225,6 +235,11 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
     if (e == EPERM || e == EACCES)
       return Error{"failed to load the BPF programs (run as root or with CAP_BPF and CAP_PERFMON)",
                    e};
+    if (!cfg.btf_path.empty())
+      return Error{
+          "failed to load the BPF programs with --btf (tp_btf programs also need the "
+          "kernel's own BTF, CONFIG_DEBUG_INFO_BTF; run with -v for libbpf's log)",
+          e};
     return Error{"failed to load the BPF programs (run with -v for the verifier's log)", e};
   }
 
@@ -243,6 +258,7 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const TracerConfig& cfg, RecordHan
     }
     im.links.push_back(link);
   }
+  im.unmount_tracefs();
 
   im.rb =
       ring_buffer__new(bpf_map__fd(im.skel->maps.events), on_ring_record, &t->handler_, nullptr);

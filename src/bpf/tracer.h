@@ -35,6 +35,7 @@ struct TracerConfig {
   uint32_t ringbuf_bytes = 8u << 20;  // power of two, >= page size
   uint32_t wakeup_bytes = 64u << 10;
   bool verbose = false;  // libbpf's log on stderr
+  std::string btf_path;  // --btf: the kernel's BTF from this file ("": the kernel's own)
 };
 
 // One program the kernel would not take, and what the user misses for it.
@@ -92,8 +93,9 @@ class Tracer {
 std::string reset_reason_name(std::string_view enumerator);
 
 // Makes sure tracefs is mounted (classic tracepoints attach through it):
-// true when this call mounted it (the caller unmounts it when done), an
-// error saying whether it is missing or unreadable.
+// true when this call mounted it (Tracer::start unmounts it again once the
+// programs are attached: attached tracepoints do not need it), an error
+// saying whether it is missing or unreadable.
 Result<bool> ensure_tracefs();
 
 }  // namespace sstrace::bpf

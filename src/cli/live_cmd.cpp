@@ -20,10 +20,12 @@
 #include "alerts/close_wait_timers.h"
 #include "alerts/listener_drops.h"
 #include "alerts/port_pressure.h"
+#include "bpf/btf_file.h"
 #include "bpf/owner_iter.h"
 #include "bpf/tracer.h"
 #include "cli/live_view.h"
 #include "cli/output_option.h"
+#include "cli/privileges.h"
 #include "cli/stream_filter.h"
 #include "common/result.h"
 #include "diag/sock_diag.h"
@@ -104,6 +106,7 @@ class LiveStream {
   int run();
 
  private:
+  void check_privileges_and_btf();
   void open_metrics_endpoint();
   void setup_namespace();
   void setup_filter();
@@ -170,6 +173,19 @@ class LiveStream {
   uint64_t next_netns_scan_ns_ = 0;
 };
 
+// First of all: a missing privilege or a bad --btf file ends the run
+// before anything is opened. The mount namespace --btf needs is made here,
+// before the metrics endpoint starts its threads.
+void LiveStream::check_privileges_and_btf() {
+  if (!opts_.btf_file.empty())
+    if (auto r = bpf::check_btf_file(opts_.btf_file, opts_.verbose); !r)
+      throw UsageError(r.error().str());
+  check_start_privileges(opts_);
+  if (opts_.btf_file.empty()) return;
+  if (auto r = bpf::provide_kernel_btf(opts_.btf_file); !r)
+    throw FatalError("--btf: " + r.error().str());
+}
+
 // Before -N: the endpoint listens in the namespace sstrace was started in
 // (setns() moves only this thread; the listening socket and the server's
 // threads stay where they were made). A port in use ends the run here,
@@ -222,6 +238,7 @@ void LiveStream::start_tracer() {
   cfg.rtt_interval_ns = uint64_t(opts_.rtt_interval_ms) * 1'000'000;
   cfg.ringbuf_bytes = opts_.ringbuf_kib * 1024;
   cfg.verbose = opts_.verbose;
+  cfg.btf_path = opts_.btf_file;
   auto t = bpf::Tracer::start(cfg, [this](const sstrace_record& r) { on_record(r); });
   if (!t) throw FatalError(t.error().str());
   tracer_ = std::move(*t);
@@ -602,6 +619,7 @@ void LiveStream::stream() {
 constexpr int kPriorityBoost = 4;
 
 int LiveStream::run() {
+  check_privileges_and_btf();
   output_file_ = open_output_option(opts_);
   install_signal_handlers(output_file_.has_value());
   std::string priority = sys::boost_priority(kPriorityBoost);
@@ -629,9 +647,11 @@ int LiveStream::run() {
   // Owners are listed before attaching, so the ring buffer does not fill
   // meanwhile (the /proc fallback takes seconds on a busy host). Sockets
   // born after it get their owners from connect/accept records.
-  sys::SocketOwners owners = bpf::find_socket_owners(netns_, opts_.verbose).owners;
+  sys::SocketOwners owners = bpf::find_socket_owners(netns_, opts_.verbose, opts_.btf_file).owners;
   start_tracer();
   seed(owners);
+  // Attached, iterated, seeded: the rest of the run reads fds it holds.
+  drop_privileges(opts_);
   stream();
   finish(sys::monotonic_now_ns());
   return 0;

@@ -257,6 +257,8 @@ constexpr std::string_view kLongOptions[] = {
     "close-wait-alert",
     "port-pressure-pct",
     "output",
+    "user",
+    "btf",
 };
 // Long options that take a value. The others are flags, and "--tcp=1" is a
 // mistake rather than a flag value.
@@ -280,6 +282,8 @@ constexpr std::string_view kValueOptions[] = {
     "close-wait-alert",
     "port-pressure-pct",
     "output",
+    "user",
+    "btf",
 };
 
 bool takes_value(std::string_view name) {
@@ -451,6 +455,19 @@ std::string parse_by(const std::string& opt, const std::string& v) {
   for (const char* w : {"peer", "port", "peer-port", "process"})
     if (v == w) return v;
   throw UsageError(opt + ": '" + v + "' is not one of peer, port, peer-port, process");
+}
+
+// Resolved now, so that an unknown user ends the run before anything is
+// attached (tcpdump -Z waits until after; a typo should not cost a start).
+sys::UserIds parse_user(const std::string& opt, const std::string& v) {
+  std::optional<sys::UserIds> user = sys::lookup_user(v);
+  if (!user) throw UsageError(opt + ": no such user '" + v + "'");
+  return *user;
+}
+
+std::string parse_file_name(const std::string& opt, const std::string& v) {
+  if (v.empty()) throw UsageError(opt + ": empty file name");
+  return v;
 }
 
 std::string check_netns_name(const std::string& opt, const std::string& v) {
@@ -627,6 +644,10 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.batch = true;
     else if (n == "output")
       opts_.output_file = parse_output_file(o, v, opts_.output_file);
+    else if (n == "user")
+      opts_.user = parse_user(o, v);
+    else if (n == "btf")
+      opts_.btf_file = parse_file_name(o, v);
     return;
   }
   const char letter = letter_.at(opt);
@@ -832,7 +853,7 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   for (const auto& l : kLetters) letter_[l.value ? value(l.names) : flag(l.names)] = l.c;
   for (const char* n : {"duration", "resync", "metrics", "rtt-min-change-us", "rtt-min-change-pct",
                         "rtt-interval-ms", "ringbuf-kib", "metrics-peers", "interval", "by",
-                        "close-wait-alert", "port-pressure-pct", "output"})
+                        "close-wait-alert", "port-pressure-pct", "output", "user", "btf"})
     long_[value(std::string("--") + n)] = n;
   for (const char* n : {"all-netns", "quiet", "batch"}) long_[flag(std::string("--") + n)] = n;
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diag/sock_info.h"
+#include "sys/capabilities.h"
 
 namespace sstrace::cli {
 
@@ -74,6 +75,9 @@ struct Options {
   // Every command: --output FILE, events (or the snapshot, or top's
   // frames) appended to FILE instead of stdout; SIGHUP reopens it.
   std::string output_file;
+  // Live stream and top: privileges (cli/privileges.h) and the kernel's BTF.
+  std::optional<sys::UserIds> user;  // --user NAME: run as NAME once set up
+  std::string btf_file;              // --btf FILE: the kernel's BTF from FILE
 
   // Live stream and top.
   double interval_s = 1;  // --interval SECONDS: -s summaries, top frames, listener drop checks

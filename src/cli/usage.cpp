@@ -96,6 +96,11 @@ live stream only (it follows TCP in every state; of ss's letters it takes
        --ringbuf-kib=KIB        ring buffer size, a power of two (default 8192)
        --all-netns              follow every network namespace on the host
                                 (not with -N)
+       --user=NAME              once attached and seeded, run as NAME with
+                                no capabilities (--all-netns keeps
+                                CAP_SYS_ADMIN and CAP_SYS_PTRACE); also top
+       --btf=FILE               the kernel's BTF from FILE, where
+                                /sys/kernel/btf/vmlinux is missing; also top
 
 top only (and -N, --all-netns, --duration, --interval, --close-wait-alert,
 --port-pressure-pct, -j, a FILTER):
