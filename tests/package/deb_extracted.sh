@@ -2,7 +2,8 @@
 # deb_extracted.sh BUILD_DIR VERSION: the .deb's contents (dpkg-deb -x into a
 # temporary root), its Depends against what the binary really loads, and the
 # packaged binary run for real: --version, --help, a snapshot and a short
-# live stream in a namespace of its own with a real connection.
+# live stream in a namespace of its own with a real connection, under the
+# unit's capability bounding set.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 deb=$(deb_file "$1")
@@ -81,10 +82,17 @@ done
 grep -q '"state":"LISTEN".*"lport":5201' "$tmp"/snap.json ||
   grep -q '"lport":5201.*"state":"LISTEN"' "$tmp"/snap.json || fail "snapshot: no listener: $(cat "$tmp"/snap.json)"
 
-"$bin" -N "$ns" --json --duration 2 'sport = :5201 or dport = :5201' >"$tmp"/live.json 2>"$tmp"/live.err &
+# The live stream runs with the unit's CapabilityBoundingSet and nothing
+# more, as the service would: the set must be enough for a namespace (-N),
+# with no start-up note about anything missing.
+unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$root"/usr/lib/systemd/system/sstrace.service)
+[[ $unit_caps == CAP_* ]] || fail "no CapabilityBoundingSet in the unit"
+setpriv_caps() { tr ' ' '\n' <<<"$1" | sed 's/^CAP_/+/' | tr 'A-Z' 'a-z' | paste -sd, -; }
+setpriv --bounding-set "-all,$(setpriv_caps "$unit_caps")" \
+  "$bin" -N "$ns" --json --duration 2 'sport = :5201 or dport = :5201' >"$tmp"/live.json 2>"$tmp"/live.err &
 live=$!
 for _ in $(seq 100); do
-  grep -q '"type":"sync"' "$tmp"/live.json && break
+  grep -qs '"type":"sync"' "$tmp"/live.json && break
   sleep 0.05
 done
 grep -q '"type":"sync"' "$tmp"/live.json || { kill "$live"; fail "live: no sync: $(cat "$tmp"/live.err)"; }
@@ -93,4 +101,13 @@ wait "$live" || fail "live exited $?: $(cat "$tmp"/live.err)"
 grep '"type":"state"' "$tmp"/live.json | grep '"new":"ESTAB"' | grep -q '"rport":5201' ||
   fail "live: no ESTAB of the connection: $(cat "$tmp"/live.json)"
 tail -1 "$tmp"/live.json | grep -q '"type":"exit"' || fail "live: no exit event last"
-echo "deb: contents, Depends ($depends) cover ldd, the packaged binary ran"
+[[ ! -s $tmp/live.err ]] || fail "live under the unit's capabilities said: $(cat "$tmp"/live.err)"
+
+# And the set is what stands between the service and BPF: without CAP_BPF
+# and CAP_SYS_ADMIN (which also grants it) the stream cannot start.
+without=$(sed 's/CAP_BPF//; s/CAP_SYS_ADMIN//' <<<"$unit_caps" | xargs)
+setpriv --bounding-set "-all,$(setpriv_caps "$without")" "$bin" --duration 1 >/dev/null 2>"$tmp"/nobpf.err
+rc=$?
+((rc == 1)) || fail "without CAP_BPF and CAP_SYS_ADMIN the stream exited $rc"
+grep -q '^sstrace: .*CAP_BPF' "$tmp"/nobpf.err || fail "without CAP_BPF: $(cat "$tmp"/nobpf.err)"
+echo "deb: contents, Depends ($depends) cover ldd, the packaged binary ran (live: with the unit's capabilities)"
