@@ -6,7 +6,7 @@
 # unit's capability bounding set.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-deb=$(deb_file "$1")
+deb=$(deb_file "$1") || exit 1
 version=$2
 need_root
 

@@ -8,7 +8,7 @@ set -uo pipefail
 ORIG_ARGS=("$@")
 source "$(dirname "$0")/lib.sh"
 check=$1
-deb=$(deb_file "$2")
+deb=$(deb_file "$2") || exit 1
 need_root
 
 check_postinst() {
