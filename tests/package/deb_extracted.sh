@@ -67,7 +67,8 @@ done
 
 bin=$root/usr/bin/sstrace
 [[ $("$bin" --version) == "sstrace $version" ]] || fail "--version: $("$bin" --version)"
-"$bin" --help | grep -q '^Usage: sstrace' || fail "--help"
+help=$("$bin" --help) || fail "--help exited $?"
+grep -q '^Usage: sstrace' <<<"$help" || fail "--help: $help"
 
 # A namespace with a listener (iperf3's server) for a snapshot and a stream.
 ip netns add "$ns" || fail "ip netns add"
