@@ -29,6 +29,14 @@ packages=(
   # the log-pipeline tests: --output under a real logrotate (create with
   # SIGHUP, copytruncate) and shipped by rsyslog (imfile -> TCP -> omfile)
   logrotate rsyslog
+  # packaging (scripts/package.sh, the `package` tests): CPack's .deb asks
+  # dpkg-shlibdeps (dpkg-dev) for Depends; the tests check the unit with
+  # systemd-analyze (systemd), the man page with man and groff (man-db,
+  # groff-base; col from bsdextrautils), the completion with
+  # bash-completion's helpers, the rotation with logrotate, forward
+  # sstrace's lines through two rsyslogds (rsyslog), and run the package's
+  # postinst, which calls adduser
+  dpkg-dev systemd man-db groff-base bsdextrautils bash-completion logrotate rsyslog adduser
   # benchmarks: the eBPF peers
   libbpf-tools bpftrace hyperfine
 )
