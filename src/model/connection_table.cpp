@@ -655,6 +655,7 @@ bool ConnectionTable::differs_from(const diag::SockInfo& s) const {
 bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
   if (!differs_from(s)) return false;
   SockKey key{s.netns, s.cookie};
+  release_held(key, nullptr);  // its SYN-SENT comes before what the dump says
   auto it = conns_.find(key);
   ReportedState from{TcpState::kClose, false};
   if (it == conns_.end()) {
@@ -684,6 +685,7 @@ size_t ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, S
   for (const auto& [k, c] : conns_)
     if (!seen.count(k)) gone.push_back(k);
   for (const SockKey& k : gone) {
+    release_held(k, nullptr);
     Connection& c = conns_.at(k);
     ReportedState from{c.state, c.minisocket};
     unindex(c);

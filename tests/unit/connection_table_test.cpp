@@ -238,6 +238,22 @@ TEST_F(TableTest, held_syn_sents_are_never_lost) {
   EXPECT_EQ(events.size(), 3u);
 }
 
+TEST_F(TableTest, a_resync_releases_a_held_syn_sent_before_correcting_it) {
+  table.apply(state_rec(26, kClose, kSynSent, 100, 0));
+  table.apply(state_rec(27, kClose, kSynSent, 100, 0));
+  table.reconcile_with(dumped(26, kEstablished, 53000), 5000);
+  table.forget_missing({{SockKey{kNetns, 26}, true}}, 6000);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].cookie, 26u);
+  EXPECT_EQ(events[0].new_state, kSynSent);
+  EXPECT_EQ(events[1].cookie, 26u);
+  EXPECT_TRUE(events[1].inferred);
+  EXPECT_EQ(events[2].cookie, 27u);
+  EXPECT_EQ(events[2].new_state, kSynSent);
+  EXPECT_EQ(events[3].cookie, 27u);
+  EXPECT_EQ(events[3].new_state, kClose);
+}
+
 TEST_F(TableTest, orphaned_fin_wait_2_becomes_a_fin_wait_2_minisocket) {
   table.apply(state_rec(8, kFinWait1, kFinWait2, 100));
   auto r = state_rec(8, kFinWait2, kClose, 200);
