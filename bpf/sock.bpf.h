@@ -105,9 +105,46 @@ static __always_inline __u8 timewait_flags(const struct sock *sk, int oldstate)
 		return 0;
 	if (BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL)
 		flags |= SSTRACE_STATE_TO_TIMEWAIT;
-	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) &
+	    (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 		flags |= SSTRACE_STATE_FIN_RECEIVED;
 	return flags;
+}
+
+/* struct file before the file_ref_t conversion (v6.13, "fs: port files to
+ * file_ref"): a plain count, 0 once the last fput() ran. */
+struct file___old {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* file_ref_t's states past the last reference (include/linux/file_ref.h):
+ * __file_ref_put() turns FILE_REF_NOREF into FILE_REF_DEAD before __fput(). */
+#define FILE_REF_RELEASED 0xC000000000000000ULL
+
+/* Is the file going away (__fput() running its release, e.g. tcp_close())? */
+static __always_inline bool file_released(const struct file *file)
+{
+	if (bpf_core_field_exists(struct file, f_ref))
+		return (__u64)BPF_CORE_READ(file, f_ref.refcnt.counter) >= FILE_REF_RELEASED;
+	return BPF_CORE_READ((const struct file___old *)file, f_count.counter) == 0;
+}
+
+/* Closed by its process, still finishing its shutdown: see
+ * SSTRACE_STATE_ORPHAN. A socket without a struct socket that is not dead
+ * is an accepted-queue child, not an orphan. */
+static __always_inline bool sock_orphaned(const struct sock *sk)
+{
+	const struct socket *sock;
+	const struct file *file;
+
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) &
+	    (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
+		return true;
+	sock = BPF_CORE_READ(sk, sk_socket);
+	if (!sock)
+		return false;
+	file = BPF_CORE_READ(sock, file);
+	return file && file_released(file);
 }
 
 #endif /* SSTRACE_SOCK_BPF_H */

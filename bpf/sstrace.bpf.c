@@ -218,17 +218,90 @@ static __always_inline void set_owner_from_current(struct sstrace_owner *o)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
-/* connect() reports CLOSE -> SYN-SENT before it chooses the local port, so a
- * local-port prefilter cannot judge that transition yet. Its record is
- * dropped (the filter sees local port 0 in user space too), but the socket's
- * owner and the time it entered SYN-SENT are kept for its later records,
- * which the prefilter can judge: without them a shown connection would lose
- * its pid/comm and old_us. */
+/* connect() reports CLOSE -> SYN-SENT before it chooses the local port
+ * (tcp_v4_connect() sets SYN-SENT, then inet_hash_connect() picks the port),
+ * so a local-port prefilter cannot judge that transition yet. */
 static __always_inline bool local_port_unchosen(const struct sstrace_sock_id *id, int oldstate,
 						int newstate)
 {
-	return oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && id->sport == 0 &&
-	       (!cfg_netns || id->netns == cfg_netns) && (!cfg_family || id->family == cfg_family);
+	return oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && id->sport == 0;
+}
+
+/* A CLOSE -> SYN-SENT the local-port prefilter could not judge, held back
+ * by socket until the port is chosen: released (judged by the real port)
+ * by the connect() syscall's exit, or before any later record of the socket
+ * (a state change out of SYN-SENT, a SYN retransmission, a reset), so that
+ * a socket's records keep the kernel's order. Every entry leaves with the
+ * socket's next transition at the latest (SYN-SENT always ends in ESTAB or
+ * CLOSE). Only used with a local-port prefilter (cfg_n_lports). */
+struct held_syn_sent {
+	__u64 ts_ns;
+	__u64 enter_ns; /* when CLOSE was entered, 0 = unknown */
+	struct sstrace_owner owner;
+	__u8 flags; /* sstrace_state.flags of the held record */
+	__u8 pad0[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct held_syn_sent);
+} held_syn_sents SEC(".maps");
+
+/* Emits the held CLOSE -> SYN-SENT of sk, if any, judged by the local port
+ * connect() chose (0 if it failed before choosing one). Callable from the
+ * classic syscall tracepoints: no helper beyond map, ring buffer and reads
+ * (the cookie was made at the transition itself). */
+static __always_inline void release_held_syn_sent(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct held_syn_sent *h;
+	struct sstrace_record *r;
+	struct sstrace_sock_id id;
+
+	if (!cfg_n_lports)
+		return;
+	h = bpf_map_lookup_elem(&held_syn_sents, &key);
+	if (!h)
+		return;
+	read_sock_id(sk, &id);
+	if (!prefilter_drops(&id)) {
+		r = reserve();
+		if (r) {
+			r->ts_ns = h->ts_ns;
+			r->kind = SSTRACE_REC_STATE;
+			r->id = id;
+			r->id.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+			r->owner = h->owner;
+			r->state.old_state = TCP_CLOSE;
+			r->state.new_state = TCP_SYN_SENT;
+			r->state.flags = h->flags;
+			if (h->enter_ns) {
+				r->state.enter_ns = h->enter_ns;
+				r->state.flags |= SSTRACE_STATE_ENTER_KNOWN;
+			}
+			submit(r);
+		}
+	}
+	bpf_map_delete_elem(&held_syn_sents, &key);
+}
+
+/* Holds sk's CLOSE -> SYN-SENT (see held_syn_sents). False when the map is
+ * full: the record is then judged now, by port 0, as before. */
+static __always_inline bool hold_syn_sent(const struct sock *sk, const struct sock_state *st,
+					  __u64 now, __u8 flags)
+{
+	__u64 key = (__u64)sk;
+	struct held_syn_sent h = {};
+
+	h.ts_ns = now;
+	h.flags = flags;
+	if (st) {
+		h.enter_ns = st->enter_ns;
+		h.owner = st->owner;
+	}
+	return bpf_map_update_elem(&held_syn_sents, &key, &h, BPF_ANY) == 0;
 }
 
 /* Why a connection died before ESTABLISHED: the kernel sets sk_err before
@@ -278,8 +351,8 @@ static __always_inline int on_state_change(const struct sock *sk, const int olds
 	struct sstrace_sock_id id;
 	struct sstrace_record *r;
 	struct sock_state *st;
-	bool dropped, undone = false;
-	__u8 sk_err = 0;
+	bool dropped, held, undone = false;
+	__u8 sk_err = 0, flags = 0;
 	__u64 now;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
@@ -290,9 +363,14 @@ static __always_inline int on_state_change(const struct sock *sk, const int olds
 	 * filter shows. */
 	if (oldstate == TCP_CLOSE || newstate == TCP_CLOSE)
 		undone = note_connect_transition(sk, oldstate, newstate, sk_err);
+	if (oldstate == TCP_SYN_SENT)
+		release_held_syn_sent(sk);
 	read_sock_id(sk, &id);
-	dropped = prefilter_drops(&id);
-	if (dropped && !local_port_unchosen(&id, oldstate, newstate))
+	/* Judged later, by the port connect() chooses (hold_syn_sent()). */
+	held = cfg_n_lports && local_port_unchosen(&id, oldstate, newstate) &&
+	       (!cfg_netns || id.netns == cfg_netns) && (!cfg_family || id.family == cfg_family);
+	dropped = !held && prefilter_drops(&id);
+	if (dropped)
 		return 0;
 	/* Generates the cookie if the socket has none yet, so that a timewait
 	 * minisocket made from it later inherits it (inet_twsk_alloc copies
@@ -303,18 +381,29 @@ static __always_inline int on_state_change(const struct sock *sk, const int olds
 	if (!st)
 		count(SSTRACE_STAT_NO_STORAGE);
 
-	r = dropped ? NULL : reserve();
-	now = r ? r->ts_ns : bpf_ktime_get_ns();
 	if (st && in_owner_context(oldstate, newstate) && !current_is_kthread()) {
 		set_owner_from_current(&st->owner);
-		if (r)
-			r->state.flags |= SSTRACE_STATE_PROCESS_CONTEXT;
+		flags |= SSTRACE_STATE_PROCESS_CONTEXT;
 	}
+	/* Not at -> CLOSE: a close() that ends the connection at once (SO_LINGER
+	 * 0, unread data) leaves nothing behind to orphan, and the minisocket
+	 * handover is told by timewait_flags(). */
+	if (newstate != TCP_CLOSE && sock_orphaned(sk))
+		flags |= SSTRACE_STATE_ORPHAN;
+	now = bpf_ktime_get_ns();
+	if (held && hold_syn_sent(sk, st, now, flags))
+		r = NULL;
+	else if (held && prefilter_drops(&id))
+		r = NULL;
+	else
+		r = reserve();
 	if (r) {
+		r->ts_ns = now;
 		r->kind = SSTRACE_REC_STATE;
 		r->id = id;
 		r->state.old_state = oldstate;
 		r->state.new_state = newstate;
+		r->state.flags = flags;
 		if (st) {
 			r->owner = st->owner;
 			if (st->enter_ns) {
@@ -506,6 +595,10 @@ static __always_inline int emit_sock_record(const struct sock *sk, __u32 kind,
 	struct sstrace_record *r;
 	struct sock_state *st;
 
+	/* A SYN retransmitted or a reset received in SYN-SENT comes after the
+	 * SYN-SENT itself. */
+	if (cfg_n_lports && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT)
+		release_held_syn_sent(sk);
 	read_sock_id(sk, &id);
 	if (prefilter_drops(&id))
 		return -1;
@@ -817,6 +910,7 @@ int handle_sys_exit_connect(struct syscall_trace_exit *ctx)
 
 	if (!call)
 		return 0;
+	release_held_syn_sent((const struct sock *)call->sk);
 	/* 0 or EINPROGRESS: the port is chosen and the socket is ours. */
 	if (ret == 0 || ret == -115)
 		emit_owner(call->fd);

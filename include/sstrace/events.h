@@ -51,6 +51,13 @@ enum sstrace_state_flags {
 	 * EADDRNOTAVAIL). The SYN was never sent: the connect_error record at
 	 * the syscall's exit carries the errno. */
 	SSTRACE_STATE_IN_CONNECT = 1 << 4,
+	/* The socket has no process any more (ss -p shows none): SOCK_DEAD
+	 * (sock_orphan(), in tcp_close() and inet_child_forget()), or its file
+	 * is being released right now (close() -> __fput() -> tcp_close(),
+	 * whose FIN-WAIT-1 or LAST-ACK comes just before sock_orphan()). Not
+	 * a child waiting in the accept queue: it has no socket yet, but it is
+	 * no orphan. Never set at -> CLOSE (see on_state_change()). */
+	SSTRACE_STATE_ORPHAN = 1 << 5,
 };
 
 /* sstrace_sock_id.flags */

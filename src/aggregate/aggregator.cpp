@@ -33,8 +33,10 @@ struct KeySource {
     k.lport = c.local.port;
     k.rport = c.remote.port;
     k.raddr = c.remote.addr;
-    k.pid = c.owner.pid;
-    k.comm = c.owner.comm;
+    // An orphan or a TIME-WAIT counts under the process that let it go.
+    const model::Owner& o = c.owner.known() ? c.owner : c.last_owner;
+    k.pid = o.pid;
+    k.comm = o.comm;
     return k;
   }
   bool operator==(const KeySource&) const = default;

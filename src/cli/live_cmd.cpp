@@ -580,8 +580,10 @@ void LiveStream::stream() {
       // Exact at the moment it is written: every minisocket is asked about
       // now, whatever its timer says (a FIN, an expiry, a reuse).
       sweep_minisockets(now, /*all=*/true);
+      table_.release_all_held();
       table_.emit_table(now);
     }
+    table_.release_held_due(now);
     if (now >= next_sweep) {
       sweep_minisockets(now, /*all=*/false);
       next_sweep = now + kMinisocketSweepNs;
@@ -609,6 +611,7 @@ void LiveStream::stream() {
     }
   }
   (void)tracer_->drain();
+  table_.release_all_held();
   check_lost();
 }
 

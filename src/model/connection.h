@@ -69,7 +69,13 @@ struct Connection {
   // connection taking over a TIME-WAIT's ports kills it): done once, when
   // the tuple is first complete.
   bool reuse_checked = false;
+  // The process that owns it; never set on an orphan (closed by its
+  // process, or a timewait minisocket): ss -p shows no owner there.
   Owner owner;
+  // An orphan's owner before it let go, where the stream knew it
+  // (CONTRACT.md: last_pid/last_comm).
+  Owner last_owner;
+  bool orphan = false;
 
   // What the kernel and the events told us so far.
   uint32_t srtt_us = 0;

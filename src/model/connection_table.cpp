@@ -148,8 +148,20 @@ void ConnectionTable::update_endpoints(Connection& c, const sstrace_sock_id& id)
 
 void ConnectionTable::adopt_owner(Connection& c, const sstrace_owner& o) {
   if (!o.pid) return;
-  c.owner.pid = o.pid;
-  c.owner.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
+  // An orphan's records still carry the owner the kernel side learned
+  // before close(): the process that let it go.
+  Owner& to = c.orphan ? c.last_owner : c.owner;
+  to.pid = o.pid;
+  to.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
+}
+
+// The process closed it (or it became a timewait minisocket): from now on
+// it has no owner, only a last one.
+void ConnectionTable::let_go(Connection& c) {
+  if (c.orphan) return;
+  c.orphan = true;
+  if (c.owner.known()) c.last_owner = std::move(c.owner);
+  c.owner = {};
 }
 
 Connection& ConnectionTable::find_or_create(const sstrace_record& r, uint8_t state_if_new,
@@ -223,7 +235,16 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
   c.minisocket = is_timewait_minisocket(s);
   c.seeded = true;
   c.known_since_ns = now_ns;
-  if (!users.empty()) c.owner = {uint32_t(users.front().pid), users.front().comm};
+  // Closed by its process and still shutting down: no file, so no owner
+  // (the owner scan lists descriptors); a minisocket likewise. A child
+  // waiting in the accept queue has no file yet, but nobody closed it.
+  c.orphan = c.minisocket ||
+             (s.inode == 0 && (s.state == TcpState::kFinWait1 || s.state == TcpState::kFinWait2 ||
+                               s.state == TcpState::kClosing || s.state == TcpState::kLastAck));
+  if (!users.empty()) {
+    Owner o{uint32_t(users.front().pid), users.front().comm};
+    (c.orphan ? c.last_owner : c.owner) = std::move(o);
+  }
   c.recv_q = s.recv_q;
   c.send_q = s.send_q;
   if (s.has_tcp_info) {
@@ -323,6 +344,9 @@ void ConnectionTable::kill_reused_minisocket(Connection& c, uint64_t ts_ns) {
 }
 
 void ConnectionTable::apply(const sstrace_record& r) {
+  // A socket's held SYN-SENT comes before its next event, with the port
+  // this record knows.
+  if (!held_.empty()) release_held({r.id.netns, r.id.cookie}, &r.id);
   switch (r.kind) {
     case SSTRACE_REC_STATE:
       apply_state(r);
@@ -372,11 +396,12 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
   }
   unindex(c);
   update_endpoints(c, r.id);
+  ReportedState to = reported_new_state(r);
+  if ((s.flags & SSTRACE_STATE_ORPHAN) || to.minisocket) let_go(c);
   adopt_owner(c, r.owner);
 
   ReportedState from{c.state, c.minisocket};
   if (from.state != s.old_state) from = {s.old_state, false};  // the kernel knows better
-  ReportedState to = reported_new_state(r);
   int64_t old_us = -1;
   if ((s.flags & SSTRACE_STATE_ENTER_KNOWN) && r.ts_ns >= s.enter_ns)
     old_us = int64_t(r.ts_ns - s.enter_ns) / 1000;
@@ -388,7 +413,13 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
   c.state = to.state;
   c.minisocket = to.minisocket;
   c.state_since_ns = r.ts_ns;
-  if (!was_seeded_request)
+  // connect() chooses the local port right after CLOSE -> SYN-SENT: the
+  // event waits for a record that knows it.
+  const bool port_unchosen =
+      s.old_state == TcpState::kClose && s.new_state == TcpState::kSynSent && r.id.sport == 0;
+  if (port_unchosen)
+    hold_syn_sent(c, r.ts_ns, old_us);
+  else if (!was_seeded_request)
     emit_state(c, r.ts_ns, from, to, old_us, false, (s.flags & SSTRACE_STATE_IN_CONNECT) != 0);
 
   if (s.new_state == TcpState::kClose) {
@@ -624,6 +655,7 @@ bool ConnectionTable::differs_from(const diag::SockInfo& s) const {
 bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
   if (!differs_from(s)) return false;
   SockKey key{s.netns, s.cookie};
+  release_held(key, nullptr);  // its SYN-SENT comes before what the dump says
   auto it = conns_.find(key);
   ReportedState from{TcpState::kClose, false};
   if (it == conns_.end()) {
@@ -637,6 +669,7 @@ bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
   Connection& c = it->second;
   c.state = s.state;
   c.minisocket = is_timewait_minisocket(s);
+  if (c.minisocket) let_go(c);
   c.state_since_ns = now_ns;
   index(c);
   // Its timer as the dump shows it (a full socket we followed has none).
@@ -652,6 +685,7 @@ size_t ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, S
   for (const auto& [k, c] : conns_)
     if (!seen.count(k)) gone.push_back(k);
   for (const SockKey& k : gone) {
+    release_held(k, nullptr);
     Connection& c = conns_.at(k);
     ReportedState from{c.state, c.minisocket};
     unindex(c);
@@ -662,6 +696,35 @@ size_t ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, S
   }
   return gone.size();
 }
+
+void ConnectionTable::hold_syn_sent(const Connection& c, uint64_t ts_ns, int64_t old_us) {
+  held_[c.key] = {ts_ns, old_us};
+  held_order_.push_back(c.key);
+}
+
+void ConnectionTable::release_held(const SockKey& key, const sstrace_sock_id* id) {
+  auto it = held_.find(key);
+  if (it == held_.end()) return;
+  HeldSynSent h = it->second;
+  held_.erase(it);
+  auto c = conns_.find(key);
+  if (c == conns_.end()) return;
+  if (id) update_endpoints(c->second, *id);
+  emit_state(c->second, h.ts_ns, {TcpState::kClose, false}, {TcpState::kSynSent, false}, h.old_us,
+             false);
+}
+
+void ConnectionTable::release_held_due(uint64_t now_ns) {
+  while (!held_order_.empty()) {
+    auto it = held_.find(held_order_.front());
+    if (it != held_.end() && it->second.ts_ns + kHeldSynSentNs > now_ns) return;
+    SockKey key = held_order_.front();
+    held_order_.pop_front();
+    release_held(key, nullptr);  // a no-op for one released already
+  }
+}
+
+void ConnectionTable::release_all_held() { release_held_due(UINT64_MAX - kHeldSynSentNs); }
 
 void ConnectionTable::emit_table(uint64_t now_ns) const {
   Event e;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <queue>
 #include <span>
@@ -30,6 +31,11 @@ inline constexpr uint64_t kMinisocketRecheckNs = 100'000'000;
 // A FIN-WAIT-2 minisocket turns TIME-WAIT when the peer's FIN arrives, and
 // no tracepoint says so: it is asked about this often.
 inline constexpr uint64_t kFinWait2PollNs = 250'000'000;
+
+// A CLOSE -> SYN-SENT reported before connect() chose the local port is
+// held at most this long for a record that carries the port: the SYN's
+// first retransmission (TCP_TIMEOUT_INIT, include/net/tcp.h) comes by then.
+inline constexpr uint64_t kHeldSynSentNs = 1'000'000'000;
 
 // When to next ask the kernel about a minisocket in `state` whose timer
 // fires in `expires_ns`.
@@ -95,6 +101,12 @@ class ConnectionTable {
   // Returns how many.
   size_t forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
                         uint64_t now_ns);
+
+  // Emits the CLOSE -> SYN-SENT events held for their local port (see
+  // kHeldSynSentNs) that are due at now_ns, with the port as known by then.
+  void release_held_due(uint64_t now_ns);
+  // Emits every held event: before a table, and at exit.
+  void release_all_held();
 
   // SIGUSR1: one table event per connection, then table_end.
   void emit_table(uint64_t now_ns) const;
@@ -167,6 +179,15 @@ class ConnectionTable {
 
   void emit_state(const Connection& c, uint64_t ts, ReportedState from, ReportedState to,
                   int64_t old_us, bool inferred, bool in_connect = false);
+  static void let_go(Connection& c);
+  void hold_syn_sent(const Connection& c, uint64_t ts_ns, int64_t old_us);
+  void release_held(const SockKey& key, const sstrace_sock_id* id);
+
+  // A held CLOSE -> SYN-SENT: what its state event says.
+  struct HeldSynSent {
+    uint64_t ts_ns = 0;
+    int64_t old_us = -1;
+  };
 
   Sink sink_;
   std::unordered_map<SockKey, Connection, SockKeyHash> conns_;
@@ -177,6 +198,8 @@ class ConnectionTable {
   std::unordered_set<SockKey, SockKeyHash> seeded_requests_;
   std::priority_queue<DueCheck, std::vector<DueCheck>, LaterCheck> checks_;
   std::vector<DueMinisocket> due_;  // the last minisockets_due() answer
+  std::unordered_map<SockKey, HeldSynSent, SockKeyHash> held_;
+  std::deque<SockKey> held_order_;  // in arrival order: oldest first
   uint16_t ephemeral_lo_ = 0, ephemeral_hi_ = 0;
   std::vector<std::string> reset_reason_names_;
 };

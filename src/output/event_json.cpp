@@ -46,6 +46,9 @@ void write_conn_fields(JsonWriter& w, const model::Connection& c) {
   if (c.owner.known()) {
     w.field("pid", c.owner.pid);
     w.field("comm", c.owner.comm);
+  } else if (c.last_owner.known()) {
+    w.field("last_pid", c.last_owner.pid);
+    w.field("last_comm", c.last_owner.comm);
   }
 }
 

@@ -86,6 +86,17 @@ void append_ms(std::string& out, std::string_view before, double us) {
   out += "ms";
 }
 
+// The owner as comm/pid; an orphan's former owner as last:comm/pid (ss -p
+// shows no owner there, so the text must not look like one).
+void append_owner(std::string& out, const model::Connection& c) {
+  const model::Owner& o = c.owner.known() ? c.owner : c.last_owner;
+  if (!o.known()) return;
+  out += c.owner.known() ? "  " : "  last:";
+  append_terminal_safe(out, o.comm);
+  out += '/';
+  append_int(out, o.pid);
+}
+
 void pad_to(std::string& out, size_t line_start, size_t column) {
   size_t len = out.size() - line_start;
   out.append(len < column ? column - len : 1, ' ');
@@ -111,12 +122,7 @@ class TextEventWriter final : public EventWriter {
       pad_to(out, start, 27 + 48);
     }
     write_body(out, e);
-    if (e.conn && e.conn->owner.known()) {
-      out += "  ";
-      append_terminal_safe(out, e.conn->owner.comm);
-      out += '/';
-      append_int(out, e.conn->owner.pid);
-    }
+    if (e.conn) append_owner(out, *e.conn);
     out += '\n';
     ++written_;
     buf_.maybe_flush();

@@ -61,8 +61,9 @@ std::vector<Case> cases() {
        {"sport", ">=", ":40000", "and", "sport", "<=", ":40099"},
        [=](const Json& e) { return ports_in(lport(e), 40000, 40099); },
        [=](const Json& e) { return !ports_in(lport(e), 40000, 40099); }},
-      // Outgoing connections (ephemeral ports): their CLOSE -> SYN-SENT has
-      // no local port yet.
+      // Outgoing connections (ephemeral ports): their CLOSE -> SYN-SENT comes
+      // before connect() chooses the port, and is judged by the port chosen
+      // (held in the kernel until then).
       {"sport >= :50000",
        {"sport", ">=", ":50000"},
        [](const Json& e) { return lport(e) >= 50000; },
@@ -202,9 +203,9 @@ void abort_close(Worker& aborter, Worker& other) {
 
 // connect() names the owner of an active open in process context, before
 // the local port is chosen: a connection the filter shows carries the pid
-// the reference gives it on each of its events, even when the prefilter
-// could not judge (and dropped) its CLOSE -> SYN-SENT. A filtered stream
-// holds the tail of each of its connections' reference stories.
+// the reference gives it on each of its events, its CLOSE -> SYN-SENT (held
+// until the port is known) included. A filtered stream holds the tail of
+// each of its connections' reference stories.
 ::testing::AssertionResult active_owners_match(const std::vector<Json>& got,
                                                const std::vector<Json>& reference) {
   std::map<uint64_t, std::vector<const Json*>> mine, theirs;

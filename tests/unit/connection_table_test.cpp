@@ -31,6 +31,8 @@ struct Recorded {
   int64_t old_us = -1;
   uint64_t cookie = 0;
   uint32_t pid = 0;
+  uint32_t last_pid = 0;
+  uint64_t ts = 0;
   uint16_t lport = 0;
   CloseSummary summary;
   uint64_t count = 0;
@@ -47,9 +49,11 @@ class TableTest : public ::testing::Test {
     r.old_us = e.old_us;
     r.summary = e.summary;
     r.count = e.count;
+    r.ts = e.ts_ns;
     if (e.conn) {
       r.cookie = e.conn->key.cookie;
       r.pid = e.conn->owner.pid;
+      r.last_pid = e.conn->last_owner.pid;
       r.lport = e.conn->local.port;
     }
     events.push_back(r);
@@ -98,6 +102,156 @@ TEST_F(TableTest, active_close_goes_through_time_wait_and_expires) {
   EXPECT_EQ(events[6].new_state, kClose);
   EXPECT_TRUE(events[6].inferred);
   EXPECT_EQ(table.size(), 0u);
+}
+
+sstrace_record time_wait_handover(uint64_t cookie, uint64_t ts, uint16_t lport) {
+  auto r = state_rec(cookie, kFinWait2, kClose, ts, lport);
+  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_FIN_RECEIVED;
+  return r;
+}
+
+TEST_F(TableTest, an_orphan_has_no_owner_only_a_last_one) {
+  table.apply(with_owner(state_rec(9, kClose, kSynSent, 100), 42, "curl"));
+  table.apply(state_rec(9, kSynSent, kEstablished, 200));
+  // close(): the FIN-WAIT-1 runs while the file is released.
+  auto fin = with_owner(state_rec(9, kEstablished, kFinWait1, 300), 42, "curl");
+  fin.state.flags = SSTRACE_STATE_PROCESS_CONTEXT | SSTRACE_STATE_ORPHAN;
+  table.apply(fin);
+  // The kernel side still knows the owner it learned: it stays the last one.
+  auto retrans = with_owner(state_rec(9, 0, 0, 350), 42, "curl");
+  retrans.kind = SSTRACE_REC_RETRANSMIT;
+  retrans.retransmit.segs = 1;
+  retrans.retransmit.state = kFinWait1;
+  table.apply(retrans);
+  auto fw2 = with_owner(state_rec(9, kFinWait1, kFinWait2, 400), 42, "curl");
+  fw2.state.flags = SSTRACE_STATE_ORPHAN;
+  table.apply(fw2);
+  table.emit_table(500);
+
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_EQ(events[1].pid, 42u);
+  for (size_t i = 2; i < events.size() - 1; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(events[i].pid, 0u);
+    EXPECT_EQ(events[i].last_pid, 42u);
+  }
+  EXPECT_EQ(events[5].type, EventType::table);
+}
+
+TEST_F(TableTest, a_time_wait_handover_lets_go_of_the_owner) {
+  table.apply(with_owner(state_rec(10, kEstablished, kFinWait1, 100), 7, "srv"));
+  EXPECT_EQ(events.back().pid, 7u);  // shutdown(): still owned
+  table.apply(state_rec(10, kFinWait1, kFinWait2, 200));
+  EXPECT_EQ(events.back().pid, 7u);
+  table.apply(with_owner(time_wait_handover(10, 300, 40000), 7, "srv"));
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[2].new_state, kTimeWait);
+  EXPECT_EQ(events[2].pid, 0u);
+  EXPECT_EQ(events[2].last_pid, 7u);
+  EXPECT_EQ(events[3].type, EventType::close);
+  EXPECT_EQ(events[3].last_pid, 7u);
+  table.minisocket_checked({kNetns, 10}, nullptr, 1000);
+  EXPECT_TRUE(events.back().inferred);
+  EXPECT_EQ(events.back().pid, 0u);
+  EXPECT_EQ(events.back().last_pid, 7u);
+}
+
+TEST_F(TableTest, seeded_orphans_and_minisockets_have_no_owner) {
+  diag::SockInfo tw = dumped(11, kTimeWait);
+  tw.inode = 0;
+  tw.timer = 3;
+  diag::SockInfo orphan = dumped(12, kFinWait1, 40001);
+  orphan.inode = 0;
+  table.seed(tw, {}, 10);
+  table.seed(orphan, {}, 10);
+  EXPECT_TRUE(table.find({kNetns, 11})->orphan);
+  EXPECT_TRUE(table.find({kNetns, 12})->orphan);
+  // A record naming the process that closed it makes it the last owner.
+  auto retrans = with_owner(state_rec(12, 0, 0, 50, 40001), 5, "app");
+  retrans.kind = SSTRACE_REC_RETRANSMIT;
+  retrans.retransmit.segs = 1;
+  table.apply(retrans);
+  EXPECT_EQ(events.back().pid, 0u);
+  EXPECT_EQ(events.back().last_pid, 5u);
+  // An accept-queue child has no descriptor either, but is no orphan.
+  diag::SockInfo child = dumped(13, kEstablished, 80, 40002);
+  child.inode = 0;
+  table.seed(child, {}, 10);
+  EXPECT_FALSE(table.find({kNetns, 13})->orphan);
+}
+
+TEST_F(TableTest, syn_sent_waits_for_the_port_connect_chooses) {
+  table.apply(with_owner(state_rec(20, kClose, kSynSent, 100, /*lport=*/0), 42, "curl"));
+  EXPECT_TRUE(events.empty()) << "held: no port yet";
+  // Another socket's record does not release it.
+  table.apply(state_rec(21, kClose, kListen, 150, 8080, 0));
+  ASSERT_EQ(events.size(), 1u);
+  // The connect() syscall's exit: the owner record knows the port.
+  auto owner = with_owner(state_rec(20, 0, 0, 200, 51234), 42, "curl");
+  owner.kind = SSTRACE_REC_OWNER;
+  table.apply(owner);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].cookie, 20u);
+  EXPECT_EQ(events[1].new_state, kSynSent);
+  EXPECT_EQ(events[1].lport, 51234);
+  EXPECT_EQ(events[1].ts, 100u) << "the transition's time";
+  EXPECT_EQ(events[1].pid, 42u);
+}
+
+TEST_F(TableTest, a_held_syn_sent_comes_before_the_sockets_next_event) {
+  table.apply(state_rec(22, kClose, kSynSent, 100, 0));
+  // A blocking connect(): the handshake ends before the syscall returns.
+  table.apply(state_rec(22, kSynSent, kEstablished, 300, 52000));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].new_state, kSynSent);
+  EXPECT_EQ(events[0].lport, 52000);
+  EXPECT_EQ(events[1].new_state, kEstablished);
+  // No free local port: connect() undoes its SYN-SENT with port 0.
+  table.apply(state_rec(23, kClose, kSynSent, 400, 0));
+  auto undone = state_rec(23, kSynSent, kClose, 500, 0);
+  undone.state.flags = SSTRACE_STATE_IN_CONNECT;
+  table.apply(undone);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[2].new_state, kSynSent);
+  EXPECT_EQ(events[2].lport, 0);
+  EXPECT_EQ(events[3].new_state, kClose);
+  EXPECT_EQ(events[4].type, EventType::close);
+}
+
+TEST_F(TableTest, held_syn_sents_are_never_lost) {
+  table.apply(state_rec(24, kClose, kSynSent, 1000, 0));
+  table.apply(state_rec(25, kClose, kSynSent, 2000, 0));
+  table.release_held_due(1000 + kHeldSynSentNs - 1);
+  EXPECT_TRUE(events.empty());
+  table.release_held_due(1000 + kHeldSynSentNs);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].cookie, 24u);
+  EXPECT_EQ(events[0].lport, 0);
+  // A SIGUSR1 table or the exit takes the rest.
+  table.release_all_held();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].cookie, 25u);
+  table.release_all_held();
+  EXPECT_EQ(events.size(), 2u);
+  // Released once: a later record of the socket emits only itself.
+  table.apply(state_rec(25, kSynSent, kEstablished, 3000));
+  EXPECT_EQ(events.size(), 3u);
+}
+
+TEST_F(TableTest, a_resync_releases_a_held_syn_sent_before_correcting_it) {
+  table.apply(state_rec(26, kClose, kSynSent, 100, 0));
+  table.apply(state_rec(27, kClose, kSynSent, 100, 0));
+  table.reconcile_with(dumped(26, kEstablished, 53000), 5000);
+  table.forget_missing({{SockKey{kNetns, 26}, true}}, 6000);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].cookie, 26u);
+  EXPECT_EQ(events[0].new_state, kSynSent);
+  EXPECT_EQ(events[1].cookie, 26u);
+  EXPECT_TRUE(events[1].inferred);
+  EXPECT_EQ(events[2].cookie, 27u);
+  EXPECT_EQ(events[2].new_state, kSynSent);
+  EXPECT_EQ(events[3].cookie, 27u);
+  EXPECT_EQ(events[3].new_state, kClose);
 }
 
 TEST_F(TableTest, orphaned_fin_wait_2_becomes_a_fin_wait_2_minisocket) {
@@ -203,12 +357,6 @@ TEST_F(TableTest, seeded_time_wait_is_checked_when_its_timer_says) {
 }
 
 // A full socket handed over to a timewait minisocket at `ts`.
-sstrace_record time_wait_handover(uint64_t cookie, uint64_t ts, uint16_t lport) {
-  auto r = state_rec(cookie, kFinWait2, kClose, ts, lport);
-  r.state.flags = SSTRACE_STATE_TO_TIMEWAIT | SSTRACE_STATE_FIN_RECEIVED;
-  return r;
-}
-
 std::vector<uint64_t> cookies_of(const std::vector<DueMinisocket>& due) {
   std::vector<uint64_t> out;
   for (const DueMinisocket& m : due) out.push_back(m.key.cookie);

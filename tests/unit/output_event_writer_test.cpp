@@ -197,6 +197,43 @@ TEST(EventJson, ipv6_and_the_unset_peer) {
   EXPECT_EQ(j["family"], "inet6");
 }
 
+// An orphan (closed by its process) has no owner, as ss -p shows it: its
+// former owner is last_pid/last_comm, and in text last:comm/pid, escaped
+// like any comm.
+TEST(EventOwner, an_orphan_shows_its_last_owner_never_as_the_owner) {
+  model::Connection c = connection(AF_INET, "10.1.2.3", 80, "10.1.2.4", 40000);
+  c.state = diag::kFinWait2;
+  c.orphan = true;
+  c.last_owner = {4242, "cu\x1brl"};
+  model::Event e;
+  e.conn = &c;
+  e.type = model::EventType::table;
+  sys::WallClock clock;
+  Captured json, text;
+  auto jw = make_json_event_writer(json.file(), clock);
+  auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
+  jw->write(e);
+  tw->write(e);
+  ASSERT_TRUE(jw->flush());
+  ASSERT_TRUE(tw->flush());
+  const auto j = nlohmann::json::parse(json.lines().at(0));
+  EXPECT_FALSE(j.contains("pid"));
+  EXPECT_FALSE(j.contains("comm"));
+  EXPECT_EQ(j["last_pid"], 4242);
+  EXPECT_EQ(j["last_comm"], "cu\x1brl");
+  const std::string line = text.lines().at(0);
+  EXPECT_TRUE(line.ends_with("  last:cu\\x1brl/4242")) << line;
+
+  // Owned: pid/comm, never last_*.
+  c.orphan = false;
+  c.owner = {7, "srv"};
+  jw->write(e);
+  ASSERT_TRUE(jw->flush());
+  const auto owned = nlohmann::json::parse(json.lines().at(1));
+  EXPECT_EQ(owned["pid"], 7);
+  EXPECT_FALSE(owned.contains("last_pid"));
+}
+
 // A socket's first rtt event has no previous value: the JSON leaves
 // prev_srtt_us out (0 is never a real srtt) and the text says "first".
 TEST(EventRtt, the_first_sample_has_no_previous_value) {
