@@ -443,23 +443,29 @@ static __always_inline int on_state_change(const struct sock *sk, const int olds
  * CPU the change it is handling; the second, finding its own change marked,
  * knows the first handled it (the common case: one map lookup and a few
  * compares). A change the second finds unmarked is one the first skipped.
- * The marks are a small ring, not one slot: the second can itself be
- * interrupted by a change the first then handles and marks, and must still
- * find its own mark afterwards (with one slot it would handle its change
- * twice). Process context is interrupted by softirqs at most, so two marks
- * are ever outstanding; four leaves room. Nothing is lost unless both are
- * skipped; the first's misses less the second's rescues are the losses
- * (SSTRACE_STAT_RESCUED). */
+ *
+ * The marks are a few slots, not one, because the second can itself be
+ * interrupted (tracepoints run with preemption off, so only by interrupts):
+ * a softirq's batch of packets then makes changes the first handles and
+ * marks while the second is skipped for them, and the second must still
+ * find its own mark afterwards. So the first writes into a free slot (one
+ * the second has taken), or when none is free over the newest mark, never
+ * over the older one the interrupted second is looking for; and the second,
+ * when done, clears the marks written since it started (numbered by a
+ * per-CPU sequence), whose own second runs were skipped. Nothing is lost
+ * unless both are skipped; the first's misses less the second's rescues are
+ * the losses (SSTRACE_STAT_RESCUED). */
 struct state_mark {
 	__u64 sk;
+	__u64 seq;
 	__s32 oldstate;
 	__s32 newstate;
 };
 
-#define STATE_MARKS 4 /* a power of two */
+#define STATE_MARKS 4
 
 struct state_marks {
-	__u32 next;
+	__u64 seq;
 	struct state_mark slot[STATE_MARKS];
 };
 
@@ -470,6 +476,22 @@ struct {
 	__type(value, struct state_marks);
 } state_marks SEC(".maps");
 
+/* A free slot, else the one with the newest mark. */
+static __always_inline struct state_mark *slot_for_mark(struct state_marks *m)
+{
+	struct state_mark *newest = &m->slot[0];
+
+	for (int i = 0; i < STATE_MARKS; i++) {
+		struct state_mark *mark = &m->slot[i];
+
+		if (!mark->sk)
+			return mark;
+		if (mark->seq > newest->seq)
+			newest = mark;
+	}
+	return newest;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
@@ -478,29 +500,40 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 	struct state_marks *m = bpf_map_lookup_elem(&state_marks, &zero);
 
 	if (m) {
-		struct state_mark *mark = &m->slot[m->next++ & (STATE_MARKS - 1)];
+		struct state_mark *mark = slot_for_mark(m);
 
 		mark->sk = (__u64)sk;
+		mark->seq = ++m->seq;
 		mark->oldstate = oldstate;
 		mark->newstate = newstate;
 	}
 	return on_state_change(sk, oldstate, newstate);
 }
 
-/* Finds and clears the mark the first program left for this change. */
+/* Finds and clears the mark the first program left for this change, among
+ * those written before the second started (`before`). */
 static __always_inline bool take_state_mark(struct state_marks *m, const struct sock *sk,
-					    int oldstate, int newstate)
+					    int oldstate, int newstate, __u64 before)
 {
 	for (int i = 0; i < STATE_MARKS; i++) {
 		struct state_mark *mark = &m->slot[i];
 
-		if (mark->sk == (__u64)sk && mark->oldstate == oldstate &&
+		if (mark->sk == (__u64)sk && mark->seq <= before && mark->oldstate == oldstate &&
 		    mark->newstate == newstate) {
-			mark->sk = 0; /* a later change is judged afresh */
+			mark->sk = 0;
 			return true;
 		}
 	}
 	return false;
+}
+
+/* Marks written after `since`: by changes that interrupted this run of the
+ * second program, which was skipped for them. Nobody will take them. */
+static __always_inline void clear_marks_since(struct state_marks *m, __u64 since)
+{
+	for (int i = 0; i < STATE_MARKS; i++)
+		if (m->slot[i].seq > since)
+			m->slot[i].sk = 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -509,13 +542,19 @@ int BPF_PROG(rescue_inet_sock_set_state, const struct sock *sk, const int oldsta
 {
 	__u32 zero = 0;
 	struct state_marks *m = bpf_map_lookup_elem(&state_marks, &zero);
+	__u64 started;
+	bool handled;
 
-	if (!m || take_state_mark(m, sk, oldstate, newstate))
+	if (!m)
 		return 0;
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	count(SSTRACE_STAT_RESCUED);
-	return on_state_change(sk, oldstate, newstate);
+	started = m->seq;
+	handled = take_state_mark(m, sk, oldstate, newstate, started);
+	if (!handled && sk->sk_protocol == IPPROTO_TCP) {
+		count(SSTRACE_STAT_RESCUED);
+		on_state_change(sk, oldstate, newstate);
+	}
+	clear_marks_since(m, started);
+	return 0;
 }
 
 /* Hot path: every incoming segment of every established connection. The

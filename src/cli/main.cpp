@@ -22,16 +22,22 @@ void print_error(const char* prefix, const char* what) {
   std::fputs(line.c_str(), stderr);
 }
 
+// SIGUSR1's default action kills: a table request sent as soon as the pid
+// exists must not. This runs before main() and before the program's own
+// static initialisers (prometheus-cpp's, civetweb's), as early as code of
+// ours can; before it, only the dynamic loader mapping the libraries runs.
+// The live stream installs its handler before it opens anything; until then
+// there is no table to write.
+__attribute__((constructor(101))) void ignore_sigusr1_until_there_is_a_table() {
+  std::signal(SIGUSR1, SIG_IGN);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Before anything opens a descriptor: a closed fd 1 would otherwise be
   // handed to the first socket or BPF map, and events written into it.
   const unsigned closed = sstrace::sys::protect_standard_fds();
-  // SIGUSR1's default action kills: a table request sent as soon as the pid
-  // exists must not. The live stream installs its handler before it opens
-  // anything; until then there is no table to write.
-  std::signal(SIGUSR1, SIG_IGN);
   try {
     if (closed & 2u)
       throw sstrace::FatalError(

@@ -173,13 +173,18 @@ TEST(OutputFaults, sigusr1_right_after_exec_does_not_kill) {
   SSTRACE_REQUIRE_PRIVILEGES();
   Netns ns;
   std::string bin = sstrace_binary();
-  // Wait until the child has exec'd sstrace (before that it is the shell,
-  // whose default action for SIGUSR1 is to die), then signal at once.
+  // Wait until the child has exec'd sstrace and its first code has run
+  // (SIGUSR1 ignored or caught in /proc/PID/status: bit 0x200), then
+  // signal at once. Between the exec and that, only the dynamic loader runs,
+  // mapping a dozen libraries: no program can handle a signal there.
   std::string script = shell_join({bin, "--json", "-N", ns.name(), "--duration", "2"}) +
                        " > /dev/null & p=$!; "
                        "while [ \"$(readlink /proc/$p/exe)\" != \"$(readlink -f " +
                        bin +
                        ")\" ]; do :; done; "
+                       "usr1() { awk -v f=$1 '$1 == f {print $2}' /proc/$p/status; }; "
+                       "while [ $(( (0x$(usr1 SigIgn:) | 0x$(usr1 SigCgt:)) & 0x200 )) -eq 0 ]; "
+                       "do :; done; "
                        "kill -USR1 $p; wait $p; echo \"sstrace-exit=$?\"";
   RunResult r = run_shell(script, 30s);
   EXPECT_NE(r.out.find("sstrace-exit=0"), std::string::npos) << describe(r) << r.out;

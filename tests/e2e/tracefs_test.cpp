@@ -55,7 +55,9 @@ TEST(Tracefs, a_tracefs_sstrace_mounted_is_unmounted_on_exit) {
 TEST(Tracefs, a_tracefs_that_was_there_stays) {
   SSTRACE_REQUIRE_PRIVILEGES();
   Netns ns;
-  if (!tracefs_mounted()) ASSERT_EQ(mount("nodev", kTracefs, "tracefs", 0, nullptr), 0);
+  if (!tracefs_mounted()) {
+    ASSERT_EQ(mount("nodev", kTracefs, "tracefs", 0, nullptr), 0);
+  }
   RunResult r = run({sstrace_binary(), "--json", "-N", ns.name(), "--duration", "1"}, "", 30s);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(tracefs_mounted()) << "sstrace unmounted a tracefs it did not mount";
@@ -66,7 +68,9 @@ TEST(Tracefs, a_tracefs_that_was_there_stays) {
 // plus `extra` ones. The stream itself must run whatever tracefs allows.
 RunResult run_as_nobody_with_caps(const std::string& extra) {
   Netns ns;
-  if (!tracefs_mounted()) EXPECT_EQ(mount("nodev", kTracefs, "tracefs", 0, nullptr), 0);
+  if (!tracefs_mounted()) {
+    EXPECT_EQ(mount("nodev", kTracefs, "tracefs", 0, nullptr), 0);
+  }
   const std::string caps = "+bpf,+perfmon,+net_admin,+sys_admin,+sys_nice,+sys_ptrace" + extra;
   RunResult r = run(
       {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=" + caps,

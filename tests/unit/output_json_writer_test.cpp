@@ -204,7 +204,7 @@ TEST(JsonWriter, literal_keys_are_written_as_escaped_keys_are) {
   EXPECT_EQ(with_literals, with_views);
   EXPECT_EQ(with_literals,
             R"({"type":1,"tcp_info":{"rtt_us":"x","users":[1,{}]},"laddr":"10.0.0.1"})");
-  EXPECT_NO_THROW((void)nlohmann::json::parse(with_literals));
+  EXPECT_TRUE(nlohmann::json::accept(with_literals)) << with_literals;
 }
 
 TEST(JsonWriter, literal_and_view_fields_agree) {
