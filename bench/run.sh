@@ -958,6 +958,11 @@ write_report() {
       cat "$REPO/bench/top_frame.md"
       echo
     fi
+    # Not run by run.sh either (bench/why_cost.sh's last report, kept by hand).
+    if [[ -f $REPO/bench/why_cost.md ]]; then
+      cat "$REPO/bench/why_cost.md"
+      echo
+    fi
     if [[ -f $REPO/bench/hotspots.md ]]; then
       echo "## Hot spots (profiled; fixes proposed to the owners)"
       echo
