@@ -18,8 +18,8 @@
 #
 #   bench/why_cost.sh [--quick] [--build-dir DIR] [--rounds N] [--seconds S]
 #
-# Prints a Markdown report on stdout (docs/BENCHMARKS.md, "What the reasons
-# cost", has the last one). Needs root, iperf3, ip. Every namespace it makes
+# Prints a Markdown report on stdout (bench/why_cost.md keeps the last one,
+# and docs/BENCHMARKS.md section 7 shows it). Needs root, iperf3, ip. Every namespace it makes
 # is named ssw-<pid>-* and deleted on exit.
 set -euo pipefail
 
