@@ -589,7 +589,12 @@ void LiveStream::stream() {
       next_sweep = now + kMinisocketSweepNs;
     }
     if (next_resync && now >= next_resync) {
-      resync(now);
+      // A periodic resync also settles a loss that waits for its own: one
+      // dump, not two in a row.
+      if (loss_resync_.pending())
+        resync_after_loss(now);
+      else
+        resync(now);
       next_resync = now + resync_every;
     }
     if (loss_resync_.due(now)) resync_after_loss(now);

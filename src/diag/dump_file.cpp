@@ -20,9 +20,6 @@ Error file_error(const std::string& name, long offset, const std::string& what, 
   return Error{"TCPDIAG_FILE '" + name + "', byte " + std::to_string(offset) + ": " + what, err};
 }
 
-// Reads exactly n bytes; how many it got otherwise.
-size_t read_bytes(std::FILE* in, uint8_t* to, size_t n) { return std::fread(to, 1, n, in); }
-
 }  // namespace
 
 Result<void> read_dump_file(std::FILE* in, const std::string& name, const SockCallback& on_sock) {
@@ -32,7 +29,7 @@ Result<void> read_dump_file(std::FILE* in, const std::string& name, const SockCa
   bool ended = false;  // the last message read was an NLMSG_DONE
   for (;;) {
     msg.resize(sizeof(nlmsghdr));
-    const size_t got = read_bytes(in, msg.data(), msg.size());
+    const size_t got = std::fread(msg.data(), 1, msg.size(), in);
     if (got == 0 && std::feof(in)) break;
     if (std::ferror(in)) return file_error(name, offset, "cannot read", errno ? errno : EIO);
     if (got != msg.size()) return file_error(name, offset, "cut short inside a message header");
@@ -43,7 +40,7 @@ Result<void> read_dump_file(std::FILE* in, const std::string& name, const SockCa
     // -D saves whole datagrams: each message padded to NLMSG_ALIGNTO.
     const size_t body = NLMSG_ALIGN(h.len) - sizeof(nlmsghdr);
     msg.resize(sizeof(nlmsghdr) + body);
-    if (read_bytes(in, msg.data() + sizeof(nlmsghdr), body) != body) {
+    if (std::fread(msg.data() + sizeof(nlmsghdr), 1, body, in) != body) {
       if (std::ferror(in)) return file_error(name, offset, "cannot read", errno ? errno : EIO);
       return file_error(name, offset, "cut short inside a message");
     }
