@@ -198,7 +198,7 @@ Aggregator::Group& Aggregator::counting_group(const model::Connection& c) {
 void Aggregator::observe(const model::Event& e) {
   switch (e.type) {
     case model::EventType::snapshot:
-      if (e.conn && !is_seeded_request(e)) follow(*e.conn);
+      if (e.conn && !is_request(e)) follow(*e.conn);
       break;
     case model::EventType::state:
       if (e.conn) count_state(e);
@@ -237,6 +237,7 @@ void Aggregator::add_count(const model::Connection* c, uint64_t Counts::*field, 
 }
 
 void Aggregator::count_state(const model::Event& e) {
+  if (is_request(e)) return;  // not a connection (yet)
   follow(*e.conn);
   switch (open_of(e)) {
     case Open::out:

@@ -9,7 +9,8 @@ using diag::TcpState;
 Open open_of(const model::Event& e) {
   if (e.type != model::EventType::state || e.inferred) return Open::none;
   if (e.old_state == TcpState::kClose && e.new_state == TcpState::kSynSent) return Open::out;
-  if (e.old_state == TcpState::kListen && e.new_state == TcpState::kSynRecv) return Open::in;
+  if ((e.old_state == TcpState::kListen || e.old_request) && e.new_state == TcpState::kSynRecv)
+    return Open::in;
   return Open::none;
 }
 
@@ -44,7 +45,8 @@ uint16_t service_port(const model::Connection& c) {
   return service_port(c.dir, c.local.port, c.remote.port);
 }
 
-bool is_seeded_request(const model::Event& e) {
+bool is_request(const model::Event& e) {
+  if (e.conn && e.conn->request) return true;
   return e.type == model::EventType::snapshot && e.info &&
          (e.info->state == TcpState::kNewSynRecv ||
           (e.info->state == TcpState::kSynRecv && e.info->inode == 0));

@@ -13,8 +13,10 @@ enum class Open : uint8_t { none, in, out };
 
 // CLOSE -> SYN-SENT is an active open (nstat's TcpActiveOpens, counted in
 // tcp_connect()); LISTEN -> SYN-RECV a passive one (TcpPassiveOpens, counted
-// in tcp_create_openreq_child()). Inferred transitions are never opens: they
-// are changes the model learned late, not the kernel's.
+// in tcp_create_openreq_child()), also when it is written as SYN-RECV ->
+// SYN-RECV (a child taking over a reported request's cookie). Inferred
+// transitions are never opens: they are changes the model learned late,
+// not the kernel's.
 Open open_of(const model::Event& e);
 
 // connect() taking back its own CLOSE -> SYN-SENT before any SYN was sent
@@ -47,8 +49,9 @@ bool is_failed_connect(const model::Event& e);
 uint16_t service_port(model::Direction dir, uint16_t local_port, uint16_t remote_port);
 uint16_t service_port(const model::Connection& c);
 
-// A request minisocket in the seeding dump is not a connection yet (the
-// child that completes the handshake comes with its own events).
-bool is_seeded_request(const model::Event& e);
+// An event about a request minisocket (its snapshot, its inferred
+// appearance and end, its SYN-ACK retransmissions): not a connection yet.
+// The child that completes the handshake is one from its first event.
+bool is_request(const model::Event& e);
 
 }  // namespace sstrace::aggregate

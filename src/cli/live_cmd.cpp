@@ -83,6 +83,14 @@ void install_signal_handlers(bool have_output_file) {
 }
 
 constexpr uint32_t kAllTcpStates = ((1u << diag::kMaxState) - 1) & ~1u;
+// Request minisockets: TCP_NEW_SYN_RECV in the kernel, SYN-RECV in a dump.
+constexpr uint32_t kRequestStates = (1u << diag::kSynRecv) | (1u << diag::kNewSynRecv);
+// While the table holds request minisockets, how often a SYN-RECV dump
+// looks for their end (an expiry, a drop, a reset: no tracepoint fires) and
+// for requests no SYN-ACK retransmission told of yet. A request lives 1 s
+// before its first SYN-ACK retransmission and 31 s or more in all
+// (tcp_synack_retries 5): a second keeps the table within one turn of it.
+constexpr uint64_t kRequestCheckNs = 1'000'000'000;
 constexpr int kPollMs = 50;  // a person notices 100 ms, not 50
 constexpr uint64_t kMinisocketSweepNs = 250'000'000;
 constexpr uint64_t kClockRefreshNs = 1'000'000'000;
@@ -124,7 +132,9 @@ class LiveStream {
   void check_close_wait(uint64_t now);
   void emit_alert(model::Event& e);
   void sweep_minisockets(uint64_t now, bool all);
-  size_t resync(uint64_t now);
+  // Which sockets a resync dump covers: all, or the request minisockets.
+  enum class ResyncScope { all, requests };
+  size_t resync(uint64_t now, ResyncScope scope = ResyncScope::all);
   void resync_after_loss(uint64_t now);
   void emit_simple(model::EventType type, uint64_t count);
   void write(const model::Event& e);
@@ -499,10 +509,10 @@ void LiveStream::sweep_minisockets(uint64_t now, bool all) {
 // they differ (--resync, and after lost records). A socket that changed while
 // the dump ran is left to its records (the dump may show it before or after
 // the change). Returns how many sockets it corrected.
-size_t LiveStream::resync(uint64_t now) {
+size_t LiveStream::resync(uint64_t now, ResyncScope scope) {
   diag::DumpRequest req;
   req.tcp = true;
-  req.states = kAllTcpStates;
+  req.states = scope == ResyncScope::all ? kAllTcpStates : kRequestStates;
   std::unordered_map<model::SockKey, bool, model::SockKeyHash> seen;
   std::vector<diag::SockInfo> differing;
   (void)tracer_->drain();
@@ -526,7 +536,12 @@ size_t LiveStream::resync(uint64_t now) {
   for (const diag::SockInfo& s : differing)
     if (!touched_.count({s.netns, s.cookie})) corrected += table_.reconcile_with(s, now);
   for (const auto& [k, v] : touched_) seen.emplace(k, true);
-  return corrected + table_.forget_missing(seen, now);
+  // A request gone from the dump expired or was dropped: its child, had it
+  // completed the handshake, took the cookie over in a record the drain
+  // above applied (the kernel reports the child's LISTEN -> SYN-RECV
+  // before it replaces the request in the established hash).
+  return corrected + (scope == ResyncScope::all ? table_.forget_missing(seen, now)
+                                                : table_.forget_missing_requests(seen, now));
 }
 
 // After lost records the table may hold connections whose ends it never saw
@@ -552,6 +567,7 @@ void LiveStream::stream() {
   uint64_t next_resync = resync_every ? start + resync_every : 0;
   const uint64_t listen_every = uint64_t(opts_.interval_s * 1e9);
   uint64_t next_listen_check = start + listen_every;
+  uint64_t next_request_check = start + kRequestCheckNs;
 
   while (!g_stop && !pipe_closed_ && !views_want_stop()) {
     uint64_t now = sys::monotonic_now_ns();
@@ -578,7 +594,10 @@ void LiveStream::stream() {
       if (loss_resync_.pending()) resync_after_loss(now);
       (void)tracer_->drain();
       // Exact at the moment it is written: every minisocket is asked about
-      // now, whatever its timer says (a FIN, an expiry, a reuse).
+      // now, whatever its timer says (a FIN, an expiry, a reuse), and the
+      // requests are the kernel's (born since the last look, or gone).
+      resync(now, ResyncScope::requests);
+      next_request_check = now + kRequestCheckNs;
       sweep_minisockets(now, /*all=*/true);
       table_.release_all_held();
       table_.emit_table(now);
@@ -587,6 +606,10 @@ void LiveStream::stream() {
     if (now >= next_sweep) {
       sweep_minisockets(now, /*all=*/false);
       next_sweep = now + kMinisocketSweepNs;
+    }
+    if (table_.requests() && now >= next_request_check) {
+      resync(now, ResyncScope::requests);
+      next_request_check = now + kRequestCheckNs;
     }
     if (next_resync && now >= next_resync) {
       // A periodic resync also settles a loss that waits for its own: one

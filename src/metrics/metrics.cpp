@@ -236,9 +236,11 @@ void Metrics::observe(const model::Event& e) {
 
 void Metrics::count_transition(NsSeries& n, const model::Event& e) {
   if (!is_kernel_transition(e) || e.old_state >= kStates || e.new_state >= kStates) return;
-  prometheus::Counter*& c = n.transitions[e.old_state][e.new_state];
+  // A request's child is counted as the kernel reported it (LISTEN -> SYN-RECV).
+  const uint8_t old = e.old_request ? uint8_t(diag::TcpState::kListen) : e.old_state;
+  prometheus::Counter*& c = n.transitions[old][e.new_state];
   if (!c)
-    c = &f_->transitions.Add(with({{"old", std::string(output::tcp_state_name(e.old_state))},
+    c = &f_->transitions.Add(with({{"old", std::string(output::tcp_state_name(old))},
                                    {"new", std::string(output::tcp_state_name(e.new_state))}},
                                   n.label));
   c->Increment();

@@ -13,7 +13,7 @@ namespace sstrace::metrics {
 using diag::TcpState;
 
 uint8_t followed_state(const model::Event& e) {
-  if (!e.conn || is_seeded_request(e)) return 0;
+  if (!e.conn || is_request(e)) return 0;
   const uint8_t s = e.conn->state;
   if (s == TcpState::kClose || s == 0 || s >= TcpState::kMaxState) return 0;
   return s;

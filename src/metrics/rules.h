@@ -17,9 +17,9 @@ namespace sstrace::metrics {
 
 using aggregate::is_failed_connect;
 using aggregate::is_kernel_transition;
-using aggregate::is_seeded_request;
-using aggregate::Open;
+using aggregate::is_request;
 using aggregate::is_undone_open;
+using aggregate::Open;
 using aggregate::open_of;
 using aggregate::service_port;
 

@@ -59,7 +59,12 @@ struct Connection {
   diag::Endpoint remote;
   uint8_t state = 0;        // diag::TcpState
   bool minisocket = false;  // a timewait minisocket (TIME-WAIT or FIN-WAIT-2 substate)
-  bool seeded = false;      // came from the seeding dump (existed before sstrace)
+  // A request minisocket (SYN-RECV in a dump, TCP_NEW_SYN_RECV in the
+  // kernel): a cookie of its own, no owner, no tcp_info, no tracepoint of
+  // its birth or expiry. The child that completes the handshake takes its
+  // cookie over (inet_csk_clone_lock copies ir_cookie) and clears this.
+  bool request = false;
+  bool seeded = false;  // came from the seeding dump (existed before sstrace)
   Direction dir = Direction::unknown;
   uint64_t state_since_ns = 0;  // CLOCK_MONOTONIC; 0 = unknown
   uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)

@@ -176,12 +176,14 @@ Connection& ConnectionTable::find_or_create(const sstrace_record& r, uint8_t sta
 }
 
 void ConnectionTable::index(const Connection& c) {
+  if (c.request) requests_.insert(c.key);
   if (c.minisocket) minisockets_by_tuple_[{c.key.netns, c.family, c.local, c.remote}] = c.key;
   if (c.state == TcpState::kListen && !c.minisocket)
     listeners_[{c.key.netns, c.local.port}] = c.key;
 }
 
 void ConnectionTable::unindex(const Connection& c) {
+  if (c.request) requests_.erase(c.key);
   if (c.minisocket) {
     auto it = minisockets_by_tuple_.find({c.key.netns, c.family, c.local, c.remote});
     if (it != minisockets_by_tuple_.end() && it->second == c.key) minisockets_by_tuple_.erase(it);
@@ -214,6 +216,7 @@ void ConnectionTable::emit_state(const Connection& c, uint64_t ts, ReportedState
   e.conn = &c;
   e.old_state = from.state;
   e.old_minisocket = from.minisocket;
+  e.old_request = from.request;
   e.new_state = to.state;
   e.new_minisocket = to.minisocket;
   e.old_us = old_us;
@@ -233,6 +236,9 @@ Connection ConnectionTable::from_dump(const diag::SockInfo& s,
   c.remote = s.remote;
   c.state = s.state;
   c.minisocket = is_timewait_minisocket(s);
+  c.request = is_request_minisocket(s);
+  // A request is always a listener's: opened toward us.
+  if (c.request) c.dir = Direction::in;
   c.seeded = true;
   c.known_since_ns = now_ns;
   // Closed by its process and still shutting down: no file, so no owner
@@ -275,9 +281,11 @@ bool ConnectionTable::is_timewait_minisocket(const diag::SockInfo& s) {
   return s.inode == 0 && s.timer == 3;  // idiag_timer 3: timewait (net/ipv4/inet_diag.c)
 }
 
-// Request minisockets (SYN-RECV in a dump) are reported, not kept: no
-// tracepoint follows them. On the reference kernel (6.18) the child that
-// completes the handshake takes over the request's cookie (seed()).
+// Request minisockets (SYN-RECV in a dump). No tracepoint tells of their
+// birth or end; the child that completes the handshake takes over the
+// request's cookie (inet_csk_clone_lock copies ir_cookie before its
+// LISTEN -> SYN-RECV, seen on the reference kernel 6.18), when one was
+// made: a dump or a SYN-ACK retransmission record makes it.
 bool ConnectionTable::is_request_minisocket(const diag::SockInfo& s) {
   return (s.state == TcpState::kSynRecv && s.inode == 0) || s.state == TcpState::kNewSynRecv;
 }
@@ -290,15 +298,19 @@ void ConnectionTable::seed(const diag::SockInfo& s, std::span<const sys::SocketU
   e.ts_ns = now_ns;
   e.info = &s;
   e.users = users;
-  if (is_request_minisocket(s)) {
-    // Kept aside: on the reference kernel the child takes over the request
-    // socket's cookie, and its LISTEN -> SYN-RECV must not be reported again.
-    seeded_requests_.insert(c.key);
-    e.conn = &c;
-    sink_(e);
-    return;
+  if (!c.request) c.dir = seeded_direction(c);
+  // A dump resumed in the middle of a hash bucket (inet_diag_dump_icsk's
+  // position within the chain, which new sockets shift) can show one
+  // cookie twice: a request and the child or TIME-WAIT it became. The
+  // request is the older form; the other one is kept.
+  if (auto old = conns_.find(c.key); old != conns_.end()) {
+    if (c.request && !old->second.request) {
+      e.conn = &c;
+      sink_(e);
+      return;
+    }
+    unindex(old->second);
   }
-  c.dir = seeded_direction(c);
   auto [it, inserted] = conns_.insert_or_assign(c.key, std::move(c));
   index(it->second);
   if (it->second.minisocket) schedule_check(it->second, it->second.check_at_ns);
@@ -375,12 +387,10 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
   const auto& s = r.state;
   bool is_new = false;
   Connection& c = find_or_create(r, s.old_state, &is_new);
-  // The child of a request socket the seed reported as SYN-RECV, with its
-  // cookie: the snapshot already said SYN-RECV.
-  bool was_seeded_request = is_new && s.old_state == TcpState::kListen &&
-                            s.new_state == TcpState::kSynRecv &&
-                            seeded_requests_.erase({r.id.netns, r.id.cookie}) > 0;
-  if (is_new) {
+  // The child completing the handshake of a request we reported, with its
+  // cookie: the connection goes on, from the request's SYN-RECV.
+  const bool takes_over_request = !is_new && c.request && s.old_state == TcpState::kListen;
+  if (is_new || takes_over_request) {
     // Born now when the kernel reports its first state (CLOSE for an active
     // open, LISTEN for a passive child cloned from its listener).
     if (s.old_state == TcpState::kClose || s.old_state == TcpState::kListen) c.born_ns = r.ts_ns;
@@ -396,16 +406,20 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
   }
   unindex(c);
   update_endpoints(c, r.id);
+  if (takes_over_request) c.request = false;  // a full socket from now on
   ReportedState to = reported_new_state(r);
   if ((s.flags & SSTRACE_STATE_ORPHAN) || to.minisocket) let_go(c);
   adopt_owner(c, r.owner);
 
   ReportedState from{c.state, c.minisocket};
-  if (from.state != s.old_state) from = {s.old_state, false};  // the kernel knows better
+  if (takes_over_request)
+    from = {TcpState::kSynRecv, false, true};  // as ss showed it (docs/events.md)
+  else if (from.state != s.old_state)
+    from = {s.old_state, false};  // the kernel knows better
   int64_t old_us = -1;
   if ((s.flags & SSTRACE_STATE_ENTER_KNOWN) && r.ts_ns >= s.enter_ns)
     old_us = int64_t(r.ts_ns - s.enter_ns) / 1000;
-  else if (c.state_since_ns && r.ts_ns >= c.state_since_ns)
+  else if (c.state_since_ns && r.ts_ns >= c.state_since_ns && !takes_over_request)
     old_us = int64_t(r.ts_ns - c.state_since_ns) / 1000;
 
   if (to.state == TcpState::kFinWait1 && !c.remote_fin_first) c.local_fin_first = true;
@@ -419,7 +433,7 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
       s.old_state == TcpState::kClose && s.new_state == TcpState::kSynSent && r.id.sport == 0;
   if (port_unchosen)
     hold_syn_sent(c, r.ts_ns, old_us);
-  else if (!was_seeded_request)
+  else
     emit_state(c, r.ts_ns, from, to, old_us, false, (s.flags & SSTRACE_STATE_IN_CONNECT) != 0);
 
   if (s.new_state == TcpState::kClose) {
@@ -496,11 +510,7 @@ void ConnectionTable::apply_retransmit(const sstrace_record& r) {
   e.segs = r.retransmit.segs;
   e.synack = r.retransmit.synack;
   if (r.retransmit.synack) {
-    // A request minisocket: not in the table (see seed()).
-    Connection req = from_record(r);
-    req.state = TcpState::kSynRecv;
-    e.conn = &req;
-    sink_(e);
+    apply_synack_retransmit(r, e);
     return;
   }
   SockKey key{r.id.netns, r.id.cookie};
@@ -517,6 +527,47 @@ void ConnectionTable::apply_retransmit(const sstrace_record& r) {
   c.retrans_segs += r.retransmit.segs;
   e.conn = &c;
   sink_(e);
+}
+
+// The kernel retransmits a SYN-ACK only for a request no ACK completed within
+// TCP_TIMEOUT_INIT (1 s, reqsk_timer_handler): the first retransmission is
+// how the stream learns of a request the seeding dump did not show.
+void ConnectionTable::apply_synack_retransmit(const sstrace_record& r, Event& e) {
+  auto it = conns_.find({r.id.netns, r.id.cookie});
+  if (it != conns_.end() && !it->second.request) {
+    // Not a request in the table (a full socket with this cookie cannot
+    // retransmit a SYN-ACK of a request): the record's view, not kept.
+    Connection req = from_record(r);
+    req.owner = {};
+    req.state = TcpState::kSynRecv;
+    req.request = true;
+    req.dir = Direction::in;
+    e.conn = &req;
+    sink_(e);
+    return;
+  }
+  e.conn = it != conns_.end() ? &it->second : &learn_request(r);
+  sink_(e);
+}
+
+// A request minisocket no dump showed: it appears, inferred, from CLOSE (as
+// a socket a resync finds), with no owner (ss -p shows none) and the time
+// it spent in SYN-RECV unknown.
+Connection& ConnectionTable::learn_request(const sstrace_record& r) {
+  Connection req = from_record(r);
+  req.owner = {};
+  req.state = TcpState::kSynRecv;
+  req.request = true;
+  req.dir = Direction::in;
+  req.state_since_ns = r.ts_ns;
+  req.known_since_ns = r.ts_ns;
+  Connection& c = conns_.insert_or_assign(req.key, std::move(req)).first->second;
+  index(c);
+  // A SYN that found a TIME-WAIT on these ports killed it (TCP_TW_SYN) before
+  // this request was made: that end comes first.
+  kill_reused_minisocket(c, r.ts_ns);
+  emit_state(c, r.ts_ns, {TcpState::kClose, false}, {TcpState::kSynRecv, false, true}, -1, true);
+  return c;
 }
 
 void ConnectionTable::apply_reset(const sstrace_record& r) {
@@ -647,8 +698,10 @@ void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInf
 }
 
 bool ConnectionTable::differs_from(const diag::SockInfo& s) const {
-  if (is_request_minisocket(s)) return false;
   const Connection* c = find({s.netns, s.cookie});
+  // A request the table holds is as the dump shows it; one whose child took
+  // over its cookie is the child's records' to tell.
+  if (is_request_minisocket(s)) return !c;
   return !c || c->state != s.state || c->minisocket != is_timewait_minisocket(s);
 }
 
@@ -663,19 +716,21 @@ bool ConnectionTable::reconcile_with(const diag::SockInfo& s, uint64_t now_ns) {
     it = conns_.emplace(key, from_dump(s, {}, now_ns)).first;
     it->second.seeded = false;
   } else {
-    from = {it->second.state, it->second.minisocket};
+    from = {it->second.state, it->second.minisocket, it->second.request};
     unindex(it->second);
   }
   Connection& c = it->second;
   c.state = s.state;
   c.minisocket = is_timewait_minisocket(s);
+  c.request = is_request_minisocket(s);
+  if (c.request) c.dir = Direction::in;
   if (c.minisocket) let_go(c);
   c.state_since_ns = now_ns;
   index(c);
   // Its timer as the dump shows it (a full socket we followed has none).
   if (c.minisocket)
     schedule_check(c, minisocket_next_check(now_ns, c.state, uint64_t(s.expires_ms) * 1'000'000));
-  emit_state(c, now_ns, from, {c.state, c.minisocket}, -1, true);
+  emit_state(c, now_ns, from, {c.state, c.minisocket, c.request}, -1, true);
   return true;
 }
 
@@ -684,17 +739,29 @@ size_t ConnectionTable::forget_missing(const std::unordered_map<SockKey, bool, S
   std::vector<SockKey> gone;
   for (const auto& [k, c] : conns_)
     if (!seen.count(k)) gone.push_back(k);
-  for (const SockKey& k : gone) {
-    release_held(k, nullptr);
-    Connection& c = conns_.at(k);
-    ReportedState from{c.state, c.minisocket};
-    unindex(c);
-    c.state = TcpState::kClose;
-    c.minisocket = false;
-    emit_state(c, now_ns, from, {TcpState::kClose, false}, -1, true);
-    bury(k);
-  }
+  for (const SockKey& k : gone) forget(k, now_ns);
   return gone.size();
+}
+
+size_t ConnectionTable::forget_missing_requests(
+    const std::unordered_map<SockKey, bool, SockKeyHash>& seen, uint64_t now_ns) {
+  std::vector<SockKey> gone;
+  for (const SockKey& k : requests_)
+    if (!seen.count(k)) gone.push_back(k);
+  for (const SockKey& k : gone) forget(k, now_ns);
+  return gone.size();
+}
+
+void ConnectionTable::forget(const SockKey& key, uint64_t now_ns) {
+  release_held(key, nullptr);
+  Connection& c = conns_.at(key);
+  ReportedState from{c.state, c.minisocket, c.request};
+  unindex(c);
+  c.state = TcpState::kClose;
+  c.minisocket = false;
+  // It ended as a request: the event says so (`request`), as its others did.
+  emit_state(c, now_ns, from, {TcpState::kClose, false}, -1, true);
+  bury(key);
 }
 
 void ConnectionTable::hold_syn_sent(const Connection& c, uint64_t ts_ns, int64_t old_us) {

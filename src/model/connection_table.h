@@ -52,6 +52,7 @@ inline constexpr size_t kGraveyardSize = 4096;
 struct ReportedState {
   uint8_t state = 0;
   bool minisocket = false;
+  bool request = false;  // a request minisocket (SYN-RECV only)
   bool operator==(const ReportedState&) const = default;
 };
 ReportedState reported_new_state(const sstrace_record& r);
@@ -76,8 +77,7 @@ class ConnectionTable {
     ephemeral_hi_ = hi;
   }
   // One socket of the seeding dump (any TCP state, minisockets included).
-  // Emits its snapshot event; request minisockets are reported but not
-  // kept (they have a cookie of their own and no tracepoint follows them).
+  // Emits its snapshot event and keeps it, request minisockets too.
   void seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users, uint64_t now_ns);
   // One kernel record, in ring-buffer order.
   void apply(const sstrace_record& r);
@@ -104,6 +104,13 @@ class ConnectionTable {
   // Returns how many.
   size_t forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
                         uint64_t now_ns);
+  // The same for request minisockets only, after a dump of SYN-RECV
+  // sockets: the requests it did not show expired, were dropped or reset.
+  size_t forget_missing_requests(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
+                                 uint64_t now_ns);
+  // Request minisockets in the table: no tracepoint tells of their end, so
+  // while there are any the caller reconciles them with SYN-RECV dumps.
+  size_t requests() const { return requests_.size(); }
 
   // Emits the CLOSE -> SYN-SENT events held for their local port (see
   // kHeldSynSentNs) that are due at now_ns, with the port as known by then.
@@ -158,13 +165,16 @@ class ConnectionTable {
   void apply_state(const sstrace_record& r);
   void apply_rtt(const sstrace_record& r);
   void apply_retransmit(const sstrace_record& r);
+  void apply_synack_retransmit(const sstrace_record& r, Event& e);
+  Connection& learn_request(const sstrace_record& r);
   void apply_reset(const sstrace_record& r);
   void apply_owner(const sstrace_record& r);
   void apply_connect_error(const sstrace_record& r);
 
   void end_full_socket(Connection& c, const sstrace_record& r, ReportedState next);
-  void remove(const SockKey& key);  // unindex, then bury
-  void bury(const SockKey& key);    // move to the graveyard
+  void forget(const SockKey& key, uint64_t now_ns);  // gone unseen: an inferred CLOSE
+  void remove(const SockKey& key);                   // unindex, then bury
+  void bury(const SockKey& key);                     // move to the graveyard
   void index(const Connection& c);
   void unindex(const Connection& c);
   // Minisocket timers: a min-heap of (check_at_ns, key). An entry whose
@@ -197,8 +207,8 @@ class ConnectionTable {
   std::unordered_map<TupleKey, SockKey, TupleKeyHash> minisockets_by_tuple_;
   std::unordered_map<ListenKey, SockKey, ListenKeyHash> listeners_;
   Graveyard graveyard_;
-  // Request sockets the seeding dump reported (SYN-RECV), by cookie.
-  std::unordered_set<SockKey, SockKeyHash> seeded_requests_;
+  // The request minisockets among conns_ (index() keeps it).
+  std::unordered_set<SockKey, SockKeyHash> requests_;
   std::priority_queue<DueCheck, std::vector<DueCheck>, LaterCheck> checks_;
   std::vector<DueMinisocket> due_;  // the last minisockets_due() answer
   std::unordered_map<SockKey, HeldSynSent, SockKeyHash> held_;

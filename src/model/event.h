@@ -76,6 +76,10 @@ struct Event {
   // state
   uint8_t old_state = 0;
   bool old_minisocket = false;
+  // The kernel's LISTEN -> SYN-RECV of a child that took over the cookie of
+  // a request minisocket the stream had reported: written as SYN-RECV ->
+  // SYN-RECV, `old` being the request's state (docs/events.md).
+  bool old_request = false;
   uint8_t new_state = 0;
   bool new_minisocket = false;
   int64_t old_us = -1;  // -1: unknown

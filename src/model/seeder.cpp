@@ -26,7 +26,10 @@ std::vector<bool> Seeder::reflected_by_dump(uint64_t t0_ns, uint64_t t1_ns) cons
 
   for (const auto& [key, idx] : state_records) {
     const Connection* dumped = table_.find(key);
-    if (!dumped) continue;  // the dump did not see it: every record is news
+    // The dump did not see it: every record is news. Nor when it saw a
+    // request: a request changes no state, so every record of its cookie
+    // is its child's (which took the cookie over), after the dump.
+    if (!dumped || dumped->request) continue;
     ReportedState seen{dumped->state, dumped->minisocket};
     // The dump shows the socket after the last transition into the state it
     // reports, among those that can have happened before the dump ended.

@@ -43,6 +43,7 @@ void write_conn_fields(JsonWriter& w, const model::Connection& c) {
   w.field("rport", c.remote.port);
   w.field("state", tcp_state_name(c.state));
   if (c.minisocket) w.field("minisocket", true);
+  if (c.request) w.field("request", true);
   if (c.owner.known()) {
     w.field("pid", c.owner.pid);
     w.field("comm", c.owner.comm);

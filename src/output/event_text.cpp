@@ -74,9 +74,10 @@ void append_duration(std::string& out, int64_t us) {
   }
 }
 
-void append_state(std::string& out, uint8_t state, bool minisocket) {
+void append_state(std::string& out, uint8_t state, bool minisocket, bool request = false) {
   out += tcp_state_name(state);
   if (minisocket && state != diag::kTimeWait) out += "(tw)";
+  if (request) out += "(req)";
 }
 
 // " 1.203ms": printf's "%.3fms" of a microsecond count.
@@ -142,14 +143,15 @@ class TextEventWriter final : public EventWriter {
     switch (e.type) {
       case EventType::snapshot:
       case EventType::table:
-        append_state(out, e.conn->state, e.conn->minisocket);
+        append_state(out, e.conn->state, e.conn->minisocket, e.conn->request);
         if (e.type == EventType::table && e.conn->srtt_us)
           append_ms(out, " srtt ", e.conn->srtt_us);
         break;
       case EventType::state:
-        append_state(out, e.old_state, e.old_minisocket);
+        append_state(out, e.old_state, e.old_minisocket, e.old_request);
         out += " -> ";
-        append_state(out, e.new_state, e.new_minisocket);
+        append_state(out, e.new_state, e.new_minisocket,
+                     e.conn->request && e.new_state == diag::kSynRecv);
         if (e.old_us >= 0) {
           out += " after ";
           append_duration(out, e.old_us);

@@ -174,8 +174,15 @@ void endpoint_commands(Channel& ch);
 
 // A worker's commands for connects that may fail: connect IP PORT -> "ok
 // LPORT" or "errno NAME" (the socket is kept either way, so that held
-// connections keep their local ports).
+// connections keep their local ports). poke PORT -> "ok N": one byte on each
+// of the N connections to PORT.
 void connector_commands(Channel& ch);
+
+// An nftables table NAME in ns dropping every segment to `port` but the SYN
+// on input: the client's handshake ACK never arrives, so the client is
+// ESTAB while the server keeps a request minisocket and retransmits its
+// SYN-ACK. `nft delete table inet NAME` lets the ACKs through again.
+void drop_acks_to(const Netns& ns, const std::string& table, int port);
 
 // Over an open connection between two endpoint_commands workers: payload
 // both ways, each side reading all of it.
@@ -251,16 +258,18 @@ std::string transitions_text(const SocketStory& s);
 // For every cookie: the states it went through form one chain (the snapshot
 // state, then each state event's old equals the previous new), no
 // transition repeats itself, and at most one close event, which comes with
-// the full socket's last transition. The only old == new allowed is the
-// hand-over of a FIN-WAIT-2 socket to its minisocket (CONTRACT.md).
+// the full socket's last transition. The only old == new allowed are the
+// hand-over of a FIN-WAIT-2 socket to its minisocket (CONTRACT.md) and a
+// request minisocket's child taking over its cookie (SYN-RECV -> SYN-RECV,
+// not inferred, after the cookie was a request: docs/events.md).
 ::testing::AssertionResult chains_are_consistent(const std::map<uint64_t, SocketStory>& st);
 
 // The state a story ends in: the last state event's new, else the
 // snapshot's state; "" when it has neither.
 std::string final_state(const SocketStory& s);
 
-// Compares (cookie, state) sets of table events with an ss -tane dump,
-// SYN-RECV left out on both sides (sstrace keeps no request sockets).
+// Compares (cookie, state, endpoints) sets of table events with an ss -tane
+// dump, request minisockets (SYN-RECV) included.
 ::testing::AssertionResult table_matches_ss(const std::vector<Json>& table,
                                             const std::vector<SsSock>& ss);
 

@@ -389,15 +389,7 @@ TEST(LiveStream, seeded_request_socket_completes_into_a_consistent_chain) {
   server.call("listen 127.0.0.1 " + std::to_string(port));
   // Every segment the client sends after its SYN is dropped: the client is
   // ESTAB, the server holds a request minisocket.
-  ns.nft(
-      "table inet lvhalf {\n"
-      "  chain input {\n"
-      "    type filter hook input priority 0; policy accept;\n"
-      "    tcp dport " +
-      std::to_string(port) +
-      " tcp flags & (syn | ack) == ack drop\n"
-      "  }\n"
-      "}\n");
+  drop_acks_to(ns, "lvhalf", port);
   int64_t client_port =
       std::stoi(words(client.call("connect 127.0.0.1 " + std::to_string(port))).at(1));
   uint64_t request = 0;

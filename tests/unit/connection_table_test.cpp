@@ -27,6 +27,8 @@ struct Recorded {
   EventType type;
   uint8_t old_state = 0, new_state = 0;
   bool new_minisocket = false;
+  bool old_request = false;
+  bool request = false;  // the connection is a request minisocket after the event
   bool inferred = false;
   int64_t old_us = -1;
   uint64_t cookie = 0;
@@ -45,6 +47,7 @@ class TableTest : public ::testing::Test {
     r.old_state = e.old_state;
     r.new_state = e.new_state;
     r.new_minisocket = e.new_minisocket;
+    r.old_request = e.old_request;
     r.inferred = e.inferred;
     r.old_us = e.old_us;
     r.summary = e.summary;
@@ -55,6 +58,7 @@ class TableTest : public ::testing::Test {
       r.pid = e.conn->owner.pid;
       r.last_pid = e.conn->last_owner.pid;
       r.lport = e.conn->local.port;
+      r.request = e.conn->request;
     }
     events.push_back(r);
   }};
@@ -507,12 +511,160 @@ TEST_F(TableTest, connections_know_who_opened_them) {
   EXPECT_EQ(table.find({kNetns, 5})->dir, Direction::in);
 }
 
-TEST_F(TableTest, request_minisockets_are_reported_but_not_kept) {
-  diag::SockInfo req = dumped(12, kSynRecv);
+diag::SockInfo dumped_request(uint64_t cookie, uint16_t lport = 80, uint16_t rport = 50000) {
+  diag::SockInfo req = dumped(cookie, kSynRecv, lport, rport);
   req.inode = 0;
-  table.seed(req, {}, 1);
-  EXPECT_EQ(events.size(), 1u);
-  EXPECT_EQ(table.size(), 0u);
+  req.timer = 1;  // the SYN-ACK retransmit timer (inet_req_diag_fill)
+  return req;
+}
+
+sstrace_record synack_rec(uint64_t cookie, uint64_t ts, uint16_t lport = 80,
+                          uint16_t rport = 50000) {
+  sstrace_record r = state_rec(cookie, 0, 0, ts, lport, rport);
+  r.kind = SSTRACE_REC_RETRANSMIT;
+  r.retransmit.segs = 1;
+  r.retransmit.state = kSynRecv;
+  r.retransmit.synack = 1;
+  return r;
+}
+
+TEST_F(TableTest, a_seeded_request_is_kept_until_its_child_takes_over_its_cookie) {
+  table.seed(dumped(1, kListen, 80, 0), {}, 1);
+  table.seed(dumped_request(12), {}, 1);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[1].request);
+  ASSERT_EQ(table.size(), 2u);
+  EXPECT_EQ(table.requests(), 1u);
+  EXPECT_EQ(table.find({kNetns, 12})->dir, Direction::in);
+  EXPECT_FALSE(table.find({kNetns, 12})->owner.known());
+  // The ACK came: the kernel clones the child, which keeps the request's
+  // cookie, and reports it LISTEN -> SYN-RECV. Written as the connection
+  // went on, from the request's SYN-RECV: one chain per cookie.
+  table.apply(state_rec(12, kListen, kSynRecv, 50, 80, 50000));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].old_state, kSynRecv);
+  EXPECT_TRUE(events[2].old_request);
+  EXPECT_EQ(events[2].new_state, kSynRecv);
+  EXPECT_FALSE(events[2].inferred);  // the kernel's transition
+  EXPECT_FALSE(events[2].request);
+  EXPECT_EQ(events[2].old_us, -1);  // how long it was a request: unknown
+  EXPECT_EQ(table.requests(), 0u);
+  EXPECT_EQ(table.find({kNetns, 12})->born_ns, 50u);
+  table.apply(state_rec(12, kSynRecv, kEstablished, 60, 80, 50000));
+  EXPECT_EQ(events.back().old_state, kSynRecv);
+  EXPECT_FALSE(events.back().old_request);
+  // Nothing of it for the next SYN-RECV dump to forget.
+  EXPECT_EQ(table.forget_missing_requests({}, 70), 0u);
+  EXPECT_EQ(table.find({kNetns, 12})->state, kEstablished);
+}
+
+// The seeding dump can show one cookie twice when it resumes in a hash
+// bucket that changed: the request and the TIME-WAIT its connection became.
+// The TIME-WAIT is the socket now, whichever came first.
+TEST_F(TableTest, a_cookie_dumped_as_request_and_time_wait_is_the_time_wait) {
+  diag::SockInfo tw = dumped(13, kTimeWait, 80, 50000);
+  tw.inode = 0;
+  tw.timer = 3;
+  table.seed(tw, {}, 1);
+  table.seed(dumped_request(13), {}, 1);
+  EXPECT_EQ(events.size(), 2u);  // both snapshot events: what the dump showed
+  ASSERT_NE(table.find({kNetns, 13}), nullptr);
+  EXPECT_TRUE(table.find({kNetns, 13})->minisocket);
+  EXPECT_EQ(table.requests(), 0u);
+  table.seed(dumped_request(14), {}, 1);
+  table.seed(
+      [] {
+        diag::SockInfo t = dumped(14, kTimeWait, 80, 50000);
+        t.inode = 0;
+        t.timer = 3;
+        return t;
+      }(),
+      {}, 1);
+  EXPECT_TRUE(table.find({kNetns, 14})->minisocket);
+  EXPECT_EQ(table.requests(), 0u);  // no stale request for a SYN-RECV dump to end
+  EXPECT_EQ(table.forget_missing_requests({}, 10), 0u);
+}
+
+TEST_F(TableTest, a_synack_retransmission_reveals_a_request_the_dump_did_not_show) {
+  table.apply(synack_rec(20, 1000));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, EventType::state);
+  EXPECT_EQ(events[0].old_state, kClose);
+  EXPECT_EQ(events[0].new_state, kSynRecv);
+  EXPECT_TRUE(events[0].inferred);
+  EXPECT_TRUE(events[0].request);
+  EXPECT_EQ(events[0].old_us, -1);
+  EXPECT_EQ(events[1].type, EventType::retransmit);
+  EXPECT_EQ(events[1].cookie, 20u);
+  EXPECT_EQ(table.requests(), 1u);
+  // The next retransmission is only that.
+  table.apply(synack_rec(20, 3000));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].type, EventType::retransmit);
+}
+
+TEST_F(TableTest, requests_a_syn_recv_dump_no_longer_shows_end_inferred) {
+  table.seed(dumped(2, kEstablished, 80, 40000), {}, 1);
+  table.seed(dumped_request(21, 80, 50001), {}, 1);
+  table.seed(dumped_request(22, 80, 50002), {}, 1);
+  events.clear();
+  std::unordered_map<SockKey, bool, SockKeyHash> seen{{{kNetns, 22}, true}};
+  // Only requests are judged by a SYN-RECV dump: the ESTAB it cannot show stays.
+  EXPECT_EQ(table.forget_missing_requests(seen, 5000), 1u);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].cookie, 21u);
+  EXPECT_EQ(events[0].old_state, kSynRecv);
+  EXPECT_EQ(events[0].new_state, kClose);
+  EXPECT_TRUE(events[0].inferred);
+  EXPECT_TRUE(events[0].request);  // it ended as a request
+  EXPECT_EQ(table.size(), 2u);
+  EXPECT_EQ(table.requests(), 1u);
+}
+
+TEST_F(TableTest, a_request_a_resync_finds_appears_inferred) {
+  diag::SockInfo req = dumped_request(23);
+  ASSERT_TRUE(table.differs_from(req));
+  EXPECT_TRUE(table.reconcile_with(req, 100));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].old_state, kClose);
+  EXPECT_EQ(events[0].new_state, kSynRecv);
+  EXPECT_TRUE(events[0].request);
+  EXPECT_EQ(table.requests(), 1u);
+  // Once known, the same dump entry is no difference.
+  EXPECT_FALSE(table.differs_from(req));
+}
+
+// The cookie investigation (issue 13): a TIME-WAIT the snapshot showed and a
+// new connection from the same client port. The kernel gives the new
+// request and its child a cookie of their own (inet_reqsk_alloc zeroes
+// ir_cookie; cookies come from a global counter and are never reused), and
+// the model never joins sockets by their 4-tuple except to end the TIME-WAIT
+// they replace: the TIME-WAIT's cookie ends with an inferred CLOSE and is
+// never reported LISTEN -> SYN-RECV.
+TEST_F(TableTest, a_syn_to_a_time_wait_never_lends_the_time_wait_cookie_to_the_new_connection) {
+  table.seed(dumped(1, kListen, 80, 0), {}, 1);
+  diag::SockInfo tw = dumped(30, kTimeWait, 80, 50000);
+  tw.inode = 0;
+  tw.timer = 3;
+  table.seed(tw, {}, 1);
+  events.clear();
+  // The SYN reached the TIME-WAIT after 2 s; its request waited 1 s for an
+  // ACK (a SYN-ACK retransmission), then the child came.
+  table.apply(synack_rec(31, 3000, 80, 50000));
+  table.apply(state_rec(31, kListen, kSynRecv, 3500, 80, 50000));
+  table.apply(state_rec(31, kSynRecv, kEstablished, 3501, 80, 50000));
+  bool tw_closed = false;
+  for (const Recorded& r : events) {
+    if (r.cookie != 30) continue;
+    EXPECT_EQ(r.type, EventType::state);
+    EXPECT_EQ(r.new_state, kClose);
+    EXPECT_TRUE(r.inferred);
+    tw_closed = true;
+  }
+  EXPECT_TRUE(tw_closed) << "the new connection on its ports ended the TIME-WAIT";
+  EXPECT_EQ(table.find({kNetns, 30}), nullptr);
+  ASSERT_NE(table.find({kNetns, 31}), nullptr);
+  EXPECT_EQ(table.find({kNetns, 31})->state, kEstablished);
 }
 
 // A [::] listener's IPV6_V6ONLY reaches the model from the dump

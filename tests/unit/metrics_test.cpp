@@ -237,6 +237,36 @@ TEST(Metrics, seeded_connections_count_in_the_gauge_from_the_start_but_are_no_op
   EXPECT_EQ(value(scrape(m), R"(sstrace_connections{state="ESTAB"})"), 1);
 }
 
+// A request minisocket the stream learned of is no connection: its inferred
+// appearance and end are not followed. Its child taking over the cookie
+// (written SYN-RECV -> SYN-RECV) is the kernel's LISTEN -> SYN-RECV: a
+// passive open, counted as that transition.
+TEST(Metrics, a_request_is_no_connection_until_its_child_takes_over) {
+  Metrics m(MetricsOptions{});
+  Connection req = conn(5, Direction::in, "10.0.0.5", 80, 40005);
+  req.request = true;
+  m.observe(state(req, kClose, kSynRecv, /*inferred=*/true));
+  auto v = scrape(m);
+  EXPECT_EQ(value(v, R"(sstrace_connections{state="SYN-RECV"})"), 0);
+  EXPECT_EQ(value(v, R"(sstrace_connections_opened_total{dir="in"})"), 0);
+  req.request = false;
+  Event takeover = state(req, kSynRecv, kSynRecv);
+  takeover.old_request = true;
+  m.observe(takeover);
+  v = scrape(m);
+  EXPECT_EQ(value(v, R"(sstrace_connections{state="SYN-RECV"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_connections_opened_total{dir="in"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_transitions_total{new="SYN-RECV",old="LISTEN"})"), 1);
+  // One that expires instead: no close, no failed connect.
+  Connection gone = conn(6, Direction::in, "10.0.0.6", 80, 40006);
+  gone.request = true;
+  m.observe(state(gone, kClose, kSynRecv, true));
+  m.observe(state(gone, kSynRecv, kClose, true));
+  v = scrape(m);
+  EXPECT_EQ(value(v, R"(sstrace_connections{state="SYN-RECV"})"), 1);
+  EXPECT_EQ(value(v, R"(sstrace_connections_opened_total{dir="in"})"), 1);
+}
+
 TEST(Metrics, listen_overflow_alerts_count_by_port) {
   Metrics m(MetricsOptions{});
   EXPECT_EQ(value(scrape(m), R"(sstrace_listen_overflows_total{port="8080"})"), -1);
