@@ -171,6 +171,7 @@ output::SnapshotFormat snapshot_format(const Options& opts, uint32_t states) {
   fmt.oneline = opts.oneline;
   fmt.header = !opts.no_header;
   // ss.c main(): Netid when more than one socket table is listed, State
+  req.want_unix_pending = opts.extended;
   // when more than one state is.
   uint32_t tables = opts.kinds;
   fmt.show_netid = several(tables) || (tables != 0 && opts.netlink);

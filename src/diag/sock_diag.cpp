@@ -157,6 +157,7 @@ struct SockDiag::Query {
     q.req.unix_.udiag_show =
         UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
     if (r.want_skmem) q.req.unix_.udiag_show |= UDIAG_SHOW_MEMINFO;
+    if (r.want_unix_pending) q.req.unix_.udiag_show |= UDIAG_SHOW_ICONS;
     q.req_len = sizeof(q.req.unix_);
     q.what = "unix";
     return q;

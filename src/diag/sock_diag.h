@@ -39,6 +39,9 @@ struct DumpRequest {
   bool want_skmem = false;  // INET_DIAG_SKMEMINFO (+MEMINFO), UNIX_DIAG_MEMINFO
   bool want_tos = false;    // INET_DIAG_TOS / TCLASS (+CLASS_ID)
   // INET_DIAG_REQ_BYTECODE for inet dumps (filter::Filter::inet_bytecode());
+  // UNIX_DIAG_ICONS: a listener's pending connections (ss asks with -e).
+  // The kernel walks each listener's queue under its lock for it.
+  bool want_unix_pending = false;
   // empty: none. The kernel rejects bytecode that fails its audit (EINVAL).
   std::vector<uint8_t> inet_bytecode;
   // -D FILE: the raw netlink replies are written here as they arrive.

@@ -531,10 +531,15 @@ class TextWriter final : public SnapshotWriter {
                       major(dev), minor(dev));
         t += buf;
       }
-      // The kernel lists a listener's not yet accepted peers (UNIX_DIAG_ICONS)
-      // and ss prints " peers:" and their inodes; SockInfo does not carry
-      // the list, so only an empty one is shown.
-      if (s.state == diag::kListen) t += " peers:";
+      // A listener's not yet accepted connections, by their peers' inodes
+      // (UNIX_DIAG_ICONS; ss.c unix_show_sock prints them as %u).
+      if (s.has_unix_pending) {
+        t += " peers:";
+        for (uint32_t peer : s.unix_pending_peers) {
+          t += ' ';
+          append_int(t, peer);
+        }
+      }
     }
   }
 

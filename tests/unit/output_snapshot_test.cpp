@@ -170,6 +170,11 @@ class Sock {
     s_.retrans = retrans;
     return *this;
   }
+  Sock& pending(std::vector<uint32_t> peers) {
+    s_.has_unix_pending = true;
+    s_.unix_pending_peers = std::move(peers);
+    return *this;
+  }
   Sock& vfs(uint64_t ino, uint32_t dev) {
     s_.has_unix_vfs = true;
     s_.unix_vfs_inode = ino;
@@ -495,6 +500,7 @@ std::vector<Sock> unix_world() {
       Sock::unix_sock(SockKind::unix_dgram, kClose, "/tmp/sx/dg\x01\x7f\xc3\xbf\"q.sock", 13305, 0)
           .cookie(0x2004)
           .vfs(10953092, kDev)
+                  .pending({})
           .skmem(mem));
   v.push_back(Sock::unix_sock(SockKind::unix_stream, kEstablished, "@abstract-name", 13304, 13303)
                   .cookie(0x2005)
@@ -510,6 +516,7 @@ std::vector<Sock> unix_world() {
 }
 
 std::vector<Sock> packet_world() {
+                  .pending({13310, 13311})
   std::vector<Sock> v;
   auto mem = [](int r) {
     return "r" + std::to_string(r) + ",rb212992,t0,tb212992,f0,w0,o0,bl0,d0";
