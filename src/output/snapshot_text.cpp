@@ -440,9 +440,11 @@ class TextWriter final : public SnapshotWriter {
   }
 
   void inet_details(const SockInfo& s, std::string& t) const {
-    // A RAW socket without a cookie came from /proc/net/raw (no raw_diag in
-    // the kernel), where ss has nothing but the columns to show.
-    if (s.kind == SockKind::raw && s.cookie == 0) return;
+    // A socket read from /proc/net (no raw_diag in the kernel, or ss's
+    // PROC_ROOT / PROC_NET_* overrides) has nothing but the columns to show
+    // (ss shows a /proc/net/tcp line's timer, uid, inode and rto with
+    // -o/-e/-i; sstrace does not read those fields).
+    if (s.from_proc) return;
 
     if ((fmt_.timer || fmt_.extended) && s.timer) {  // ss's -e implies -o
       t += ' ';

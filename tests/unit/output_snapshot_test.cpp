@@ -189,6 +189,11 @@ class Sock {
     s_.raw_protocol = p;
     return *this;
   }
+  // Read from /proc/net (no raw_diag, or ss's PROC_* variables).
+  Sock& from_proc() {
+    s_.from_proc = true;
+    return *this;
+  }
   // "r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0", as inside ss's skmem:(...).
   Sock& skmem(const std::string& text) {
     s_.has_skmem = true;
@@ -495,12 +500,12 @@ std::vector<Sock> unix_world() {
                   .queues(0, 5)
                   .cookie(0x2003)
                   .vfs(10953091, kDev)
+                  .pending({})
                   .skmem(mem));
   v.push_back(
       Sock::unix_sock(SockKind::unix_dgram, kClose, "/tmp/sx/dg\x01\x7f\xc3\xbf\"q.sock", 13305, 0)
           .cookie(0x2004)
           .vfs(10953092, kDev)
-                  .pending({})
           .skmem(mem));
   v.push_back(Sock::unix_sock(SockKind::unix_stream, kEstablished, "@abstract-name", 13304, 13303)
                   .cookie(0x2005)
@@ -511,12 +516,12 @@ std::vector<Sock> unix_world() {
   v.push_back(Sock::unix_sock(SockKind::unix_stream, kListen, "@abstract-name", 13302, 0)
                   .queues(0, 5)
                   .cookie(0x2007)
+                  .pending({13310, 13311})
                   .skmem(mem));
   return v;
 }
 
 std::vector<Sock> packet_world() {
-                  .pending({13310, 13311})
   std::vector<Sock> v;
   auto mem = [](int r) {
     return "r" + std::to_string(r) + ",rb212992,t0,tb212992,f0,w0,o0,bl0,d0";
@@ -559,10 +564,14 @@ std::vector<Sock> netlink_world() {
 std::vector<Sock> raw_world() {
   using namespace diag;
   std::vector<Sock> v;
-  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 1, "0.0.0.0", 0).raw_protocol(1));
-  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 17, "0.0.0.0", 0).raw_protocol(17));
-  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 255, "0.0.0.0", 0).raw_protocol(255));
-  v.push_back(Sock::inet(SockKind::raw, kClose, "::", 58, "::", 0).raw_protocol(58));
+  v.push_back(
+      Sock::inet(SockKind::raw, kClose, "0.0.0.0", 1, "0.0.0.0", 0).raw_protocol(1).from_proc());
+  v.push_back(
+      Sock::inet(SockKind::raw, kClose, "0.0.0.0", 17, "0.0.0.0", 0).raw_protocol(17).from_proc());
+  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 255, "0.0.0.0", 0)
+                  .raw_protocol(255)
+                  .from_proc());
+  v.push_back(Sock::inet(SockKind::raw, kClose, "::", 58, "::", 0).raw_protocol(58).from_proc());
   return v;
 }
 
