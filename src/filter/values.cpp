@@ -176,18 +176,24 @@ constexpr EtherProto kEtherProtos[] = {
     {"8021ad", ETH_P_8021AD},
 };
 
+// The port part of a link: or netlink: address (ss.c find_port): after
+// sport/dport the whole word less a leading ':', else what follows the
+// first ':', which is cut off `s`. nullopt: no port given.
+std::optional<std::string> split_port(std::string& s, bool port_mode) {
+  if (port_mode) return s.empty() || s[0] != ':' ? s : s.substr(1);
+  const size_t c = s.find(':');
+  if (c == std::string::npos) return std::nullopt;
+  std::string port = s.substr(c + 1);
+  s.resize(c);
+  return port;
+}
+
 // `link:PROTO:IFACE` (-0 / -f link): a packet socket's protocol and
 // interface, which ss keeps where it keeps an inet address and port.
 void parse_link(const Token& t, std::string s, bool port_mode, HostCond& hc,
                 const ValueContext& ctx) {
   hc.family = AF_PACKET;
-  std::optional<std::string> port;
-  if (port_mode) {
-    port = s.empty() || s[0] != ':' ? s : s.substr(1);
-  } else if (size_t c = s.find(':'); c != std::string::npos) {
-    port = s.substr(c + 1);
-    s.resize(c);
-  }
+  const std::optional<std::string> port = split_port(s, port_mode);
   if (port && !port->empty() && *port != "*") {
     if (auto v = whole_long(*port); v && *v >= INT_MIN && *v <= INT_MAX) {
       if (*v < 0) fail(t, "interface index " + *port + " is negative");
@@ -224,13 +230,7 @@ void parse_link(const Token& t, std::string s, bool port_mode, HostCond& hc,
 // sport/dport the whole word is the port id, as in ss's find_port().
 void parse_netlink(const Token& t, std::string s, bool port_mode, HostCond& hc) {
   hc.family = AF_NETLINK;
-  std::optional<std::string> port;
-  if (port_mode) {
-    port = s.empty() || s[0] != ':' ? s : s.substr(1);
-  } else if (size_t c = s.find(':'); c != std::string::npos) {
-    port = s.substr(c + 1);
-    s.resize(c);
-  }
+  const std::optional<std::string> port = split_port(s, port_mode);
   if (port && !port->empty() && *port != "*") {
     if (auto v = whole_long(*port); v && *v >= INT_MIN && *v <= INT_MAX) {
       hc.port = static_cast<int>(*v);
