@@ -192,10 +192,8 @@ class Selection {
     opts.kinds_given = !do_default_;
     opts.default_states = states_;
     opts.states_if_none_left = states_if_none_left_;
-    // AF_NETLINK is left out: the filter reads no netlink addresses
-    // (netlink:PROTO:PID); words after -f netlink are read as in AF_UNSPEC,
-    // which covers ss's common `src 0` (protocol 0) the same way.
-    static constexpr int kAf[kFamilyCount] = {AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_UNSPEC};
+    // After -f netlink, addresses are netlink ones (PROTO:PORTID), as in ss.
+    static constexpr int kAf[kFamilyCount] = {AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK};
     opts.family = preferred_ < kFamilyCount ? kAf[preferred_] : AF_UNSPEC;
   }
 

@@ -12,11 +12,13 @@
 
 #include "bpf/owner_iter.h"
 #include "cli/output_option.h"
+#include "cli/proc_overrides.h"
 #include "common/result.h"
 #include "diag/dump_file.h"
 #include "filter/filter.h"
 #include "output/summary.h"
 #include "sys/netns.h"
+#include "sys/proc_env.h"
 #include "sys/procfs.h"
 #include "sys/stdio_guard.h"
 
@@ -63,6 +65,9 @@ void enter_namespace(const std::string& name) {
 // ss -p's table. The dump is of our namespace only, so the owners of other
 // namespaces' sockets need not be listed.
 sys::SocketOwners find_owners(bool verbose) {
+  // ss -p reads PROC_ROOT's <pid>/fd links: a tree from elsewhere, which
+  // the kernel's own view (the iterator) would not match.
+  if (owners_from_proc_root()) return sys::SocketOwners::scan(sys::proc_root());
   auto netns = sys::current_netns_inode();
   return bpf::find_socket_owners(netns ? *netns : 0, verbose).owners;
 }
@@ -80,8 +85,21 @@ void narrow_to_family(diag::DumpRequest& req, int family) {
   if (family != AF_NETLINK) req.netlink = false;
 }
 
+// ss -s's files: /proc/net of our namespace unless PROC_ROOT or a
+// PROC_NET_* variable moves them (ss.c net_sockstat_open, net_snmp_open).
+output::SummaryFiles summary_files() {
+  const char* vars[] = {"PROC_ROOT", "PROC_NET_SOCKSTAT", "PROC_NET_SOCKSTAT6", "PROC_NET_SNMP"};
+  bool moved = false;
+  for (const char* v : vars) moved = moved || std::getenv(v) != nullptr;
+  const std::string here = "/proc/thread-self/net";
+  if (!moved) return {here + "/sockstat", here + "/sockstat6", here + "/snmp"};
+  return {sys::proc_file("PROC_NET_SOCKSTAT", "net/sockstat"),
+          sys::proc_file("PROC_NET_SOCKSTAT6", "net/sockstat6"),
+          sys::proc_file("PROC_NET_SNMP", "net/snmp")};
+}
+
 void print_summary(const Options& opts) {
-  auto summary = output::read_summary();
+  auto summary = output::read_summary(summary_files());
   if (!summary) throw FatalError("cannot read socket counts: " + summary.error().str());
   if (opts.json) {
     auto ns = sys::current_netns_inode();
@@ -95,6 +113,11 @@ void print_summary(const Options& opts) {
 // set applied, no expression), and nothing else.
 int dump_raw(const Options& opts, uint32_t states) {
   if (!opts.tcp) throw UsageError("-D: writes the TCP dump, but the options select no TCP sockets");
+  // ss reads TCP from the file then, and -D saves nothing.
+  if (auto files = sys::proc_table_override("PROC_NET_TCP", "PROC_NET_TCP6", "tcp")) {
+    throw FatalError(std::string("-D: ") + files->env + " is set: TCP sockets would come from " +
+                     files->v4 + ", and a file is no dump to save; unset " + files->env);
+  }
   bool to_stdout = opts.diag_file == "-";
   std::FILE* out = to_stdout ? stdout : std::fopen(opts.diag_file.c_str(), "wb");
   // A path problem: no sock_diag or privilege hint, which would mislead.
@@ -148,6 +171,7 @@ diag::DumpRequest snapshot_request(const Options& opts, uint32_t states,
   req.states = states;
   req.want_info = opts.info;
   req.want_skmem = opts.memory;
+  req.want_unix_pending = opts.extended;
   req.inet_bytecode = std::move(inet_bytecode);
   return req;
 }
@@ -251,6 +275,15 @@ int list_sockets(const Options& opts) {
   }
   if (!opts.diag_file.empty()) return dump_raw(opts, states);
 
+  diag::DumpRequest req = snapshot_dump_request(opts, filter);
+  // TCP from a saved dump instead (ss's TCPDIAG_FILE); its other tables
+  // still come from the kernel, and TCP is listed last either way.
+  const char* tcpdiag_file = std::getenv("TCPDIAG_FILE");
+  const bool tcp_from_file = tcpdiag_file != nullptr && *tcpdiag_file != '\0' && req.tcp;
+  diag::DumpRequest from_kernel = req;
+  from_kernel.tcp = !tcp_from_file && req.tcp;
+  apply_proc_overrides(from_kernel, tcp_from_file);
+
   std::optional<sys::SocketOwners> owners;
   if (opts.processes) owners = find_owners(opts.verbose);
   const sys::SocketOwners* owners_ptr = owners ? &*owners : nullptr;
@@ -258,18 +291,11 @@ int list_sockets(const Options& opts) {
   output::SnapshotFormat fmt = snapshot_format(opts, states);
   auto writer =
       opts.json ? output::make_json_writer(stdout, fmt) : output::make_text_writer(stdout, fmt);
-  diag::DumpRequest req = snapshot_dump_request(opts, filter);
   const diag::SockCallback show = [&](const diag::SockInfo& s) {
     const bool wanted = s.is_netlink() ? opts.netlink : opts.has_kind(s.kind);
     if (!wanted || stdout_failed()) return;
     if (filter.matches(s)) writer->sock(s, owners_ptr);
   };
-  // TCP from a saved dump instead (ss's TCPDIAG_FILE); its other tables
-  // still come from the kernel, and TCP is listed last either way.
-  const char* tcpdiag_file = std::getenv("TCPDIAG_FILE");
-  const bool tcp_from_file = tcpdiag_file != nullptr && *tcpdiag_file != '\0' && req.tcp;
-  diag::DumpRequest from_kernel = req;
-  from_kernel.tcp = !tcp_from_file && req.tcp;
   auto diag = diag::SockDiag::open();
   if (!diag) fatal(diag.error());
   auto done = diag->dump(from_kernel, show);

@@ -302,7 +302,20 @@ Result<void> unix_attr(const Attr& a, SockInfo& out) {
       if (auto r = need(a, 4, kUnix, "UNIX_DIAG_UID"); !r) return r;
       out.uid = attr_u32(a);
       return {};
-    default:  // ICONS, ...
+    case UNIX_DIAG_ICONS: {
+      // One u32 per queued connection (net/unix/diag.c sk_diag_dump_icons);
+      // present, possibly empty, on listeners only.
+      if (a.payload.size() % 4 != 0) {
+        return malformed(kUnix, "UNIX_DIAG_ICONS of " + std::to_string(a.payload.size()) +
+                                    " bytes (not whole u32s)");
+      }
+      out.has_unix_pending = true;
+      for (size_t off = 0; off < a.payload.size(); off += 4) {
+        out.unix_pending_peers.push_back(load<uint32_t>(a.payload.data() + off));
+      }
+      return {};
+    }
+    default:
       return {};
   }
 }

@@ -157,6 +157,7 @@ struct SockDiag::Query {
     q.req.unix_.udiag_show =
         UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
     if (r.want_skmem) q.req.unix_.udiag_show |= UDIAG_SHOW_MEMINFO;
+    if (r.want_unix_pending) q.req.unix_.udiag_show |= UDIAG_SHOW_ICONS;
     q.req_len = sizeof(q.req.unix_);
     q.what = "unix";
     return q;
@@ -405,8 +406,17 @@ Result<void> SockDiag::run_dump(const Query& q, std::FILE* raw_out, const SockCa
   }
 }
 
-Result<void> SockDiag::proc_line(uint8_t family, uint32_t states, const SockCallback& on_sock) {
-  auto parsed = parse_proc_net_line(line_, family, SockKind::raw, info_);
+namespace {
+
+// A line of a /proc/net table that does not parse, said with the file's
+// name (a user may have named it).
+Error in_file(const std::string& what, const Error& e) { return Error{what + ": " + e.message}; }
+
+}  // namespace
+
+Result<void> SockDiag::proc_line(SockKind kind, uint8_t family, uint32_t states,
+                                 const SockCallback& on_sock) {
+  auto parsed = parse_proc_net_line(line_, family, kind, info_);
   line_.clear();
   if (!parsed) return parsed.error();
   if (!*parsed || !(states & (1u << info_.state))) return {};
@@ -416,17 +426,16 @@ Result<void> SockDiag::proc_line(uint8_t family, uint32_t states, const SockCall
   return {};
 }
 
-Result<void> SockDiag::dump_proc_raw(uint8_t family, uint32_t states, const SockCallback& on_sock) {
-  const int fd = proc_raw_[family == AF_INET6 ? 1 : 0].get();
-  if (fd < 0) return {};  // no /proc either (or no IPv6): nothing to show
+Result<void> SockDiag::dump_proc_table(int fd, SockKind kind, uint8_t family, uint32_t states,
+                                       const std::string& what, const SockCallback& on_sock) {
   stats_.from_proc++;
   // seq_file regenerates the table from the start after a rewind.
-  if (::lseek(fd, 0, SEEK_SET) < 0) return sys_error("cannot rewind /proc/net/raw");
+  if (::lseek(fd, 0, SEEK_SET) < 0) return sys_error("cannot rewind " + what);
   line_.clear();
   for (;;) {
     ssize_t n = ::read(fd, buf_.data(), buf_.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("cannot read /proc/net/raw");
+    if (n < 0) return sys_error("cannot read " + what);
     if (n == 0) break;
     const char* p = reinterpret_cast<const char*>(buf_.data());
     const char* end = p + n;
@@ -434,12 +443,23 @@ Result<void> SockDiag::dump_proc_raw(uint8_t family, uint32_t states, const Sock
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
       line_.append(p, nl != nullptr ? nl : end);
       if (nl == nullptr) break;
-      if (auto r = proc_line(family, states, on_sock); !r) return r;
+      if (auto r = proc_line(kind, family, states, on_sock); !r) return in_file(what, r.error());
       p = nl + 1;
     }
   }
   if (line_.empty()) return {};
-  return proc_line(family, states, on_sock);
+  if (auto r = proc_line(kind, family, states, on_sock); !r) return in_file(what, r.error());
+  return {};
+}
+
+Result<void> SockDiag::dump_proc_file(const sys::ProcTable& files, SockKind kind, uint8_t family,
+                                      uint32_t states, const SockCallback& on_sock) {
+  const bool v6 = family == AF_INET6;
+  const std::string& path = v6 ? files.v6 : files.v4;
+  const std::string what = path + " (from " + (v6 ? files.v6_from : files.v4_from) + ")";
+  sys::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sys_error("cannot open " + what);
+  return dump_proc_table(fd.get(), kind, family, states, what, on_sock);
 }
 
 Result<void> SockDiag::dump(const DumpRequest& req, const SockCallback& on_sock) {
@@ -456,18 +476,30 @@ Result<void> SockDiag::dump(const DumpRequest& req, const SockCallback& on_sock)
   if (req.unix_) {
     if (auto r = run_dump(Query::unix_dump(req), req.raw_out, on_sock); !r) return r;
   }
-  const std::pair<bool, SockKind> inet[] = {
-      {req.raw, SockKind::raw}, {req.udp, SockKind::udp}, {req.tcp, SockKind::tcp}};
-  for (const auto& [wanted, kind] : inet) {
+  struct InetTable {
+    bool wanted;
+    SockKind kind;
+    const std::optional<sys::ProcTable>& files;
+  };
+  const InetTable inet[] = {{req.raw, SockKind::raw, req.proc_raw},
+                            {req.udp, SockKind::udp, req.proc_udp},
+                            {req.tcp, SockKind::tcp, req.proc_tcp}};
+  for (const auto& [wanted, kind, files] : inet) {
     if (!wanted) continue;
     for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
       if ((family == AF_INET && !req.ipv4) || (family == AF_INET6 && !req.ipv6)) continue;
+      if (files) {
+        if (auto r = dump_proc_file(*files, kind, family, req.states, on_sock); !r) return r;
+        continue;
+      }
       auto q = Query::inet_dump(kind, family, req);
       const uint32_t skipped = stats_.skipped;
       if (auto r = run_dump(q, req.raw_out, on_sock); !r) return r;
       // ss's raw_show() falls back to /proc/net/raw when netlink fails.
-      if (kind == SockKind::raw && stats_.skipped != skipped) {
-        if (auto r = dump_proc_raw(family, req.states, on_sock); !r) return r;
+      const int raw_fd = proc_raw_[family == AF_INET6 ? 1 : 0].get();
+      if (kind == SockKind::raw && stats_.skipped != skipped && raw_fd >= 0) {
+        const char* what = family == AF_INET6 ? "/proc/net/raw6" : "/proc/net/raw";
+        if (auto r = dump_proc_table(raw_fd, kind, family, req.states, what, on_sock); !r) return r;
       }
     }
   }

@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "diag/sock_info.h"
 #include "sys/fd.h"
+#include "sys/proc_env.h"
 
 namespace sstrace::diag {
 
@@ -38,11 +39,19 @@ struct DumpRequest {
   bool want_info = false;   // INET_DIAG_INFO (tcp_info), INET_DIAG_CONG, VEGAS/DCTCP/BBR, ULP
   bool want_skmem = false;  // INET_DIAG_SKMEMINFO (+MEMINFO), UNIX_DIAG_MEMINFO
   bool want_tos = false;    // INET_DIAG_TOS / TCLASS (+CLASS_ID)
+  // UNIX_DIAG_ICONS: a listener's pending connections (ss asks with -e).
+  // The kernel walks each listener's queue under its lock for it.
+  bool want_unix_pending = false;
   // INET_DIAG_REQ_BYTECODE for inet dumps (filter::Filter::inet_bytecode());
   // empty: none. The kernel rejects bytecode that fails its audit (EINVAL).
   std::vector<uint8_t> inet_bytecode;
   // -D FILE: the raw netlink replies are written here as they arrive.
   std::FILE* raw_out = nullptr;
+  // ss's PROC_ROOT / PROC_NET_{TCP,UDP,RAW}{,6} (sys::proc_table_override):
+  // where one is given, that protocol is read from those files and
+  // sock_diag is not asked, as ss does. A file that cannot be opened is an
+  // error naming the variable (ss would show nothing).
+  std::optional<sys::ProcTable> proc_tcp, proc_udp, proc_raw;
 };
 
 // Called once per socket; the SockInfo is reused between calls.
@@ -113,8 +122,14 @@ class SockDiag {
   Result<void> drain();
   Result<void> run_dump(const Query& q, std::FILE* raw_out, const SockCallback& on_sock);
   Result<bool> handle_dump_datagram(const Query& q, size_t len, const SockCallback& on_sock);
-  Result<void> dump_proc_raw(uint8_t family, uint32_t states, const SockCallback& on_sock);
-  Result<void> proc_line(uint8_t family, uint32_t states, const SockCallback& on_sock);
+  // Reads one /proc/net/{tcp,udp,raw}{,6} table from `fd`, from its start;
+  // `what` names the file in errors.
+  Result<void> dump_proc_table(int fd, SockKind kind, uint8_t family, uint32_t states,
+                               const std::string& what, const SockCallback& on_sock);
+  Result<void> dump_proc_file(const sys::ProcTable& files, SockKind kind, uint8_t family,
+                              uint32_t states, const SockCallback& on_sock);
+  Result<void> proc_line(SockKind kind, uint8_t family, uint32_t states,
+                         const SockCallback& on_sock);
 
   sys::UniqueFd fd_;
   uint32_t netns_ = 0;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace sstrace::diag {
 
@@ -154,6 +155,11 @@ struct SockInfo {
   bool has_unix_vfs = false;  // bound to a path: the file's inode and device
   uint64_t unix_vfs_inode = 0;
   uint32_t unix_vfs_dev = 0;  // kernel dev_t encoding (MAJOR << 20 | MINOR)
+  // A listener's connections not yet accepted (UNIX_DIAG_ICONS, asked for
+  // with DumpRequest::want_unix_pending): each one's peer inode, the
+  // connecting socket's, in queue order; 0 where the peer is gone.
+  bool has_unix_pending = false;
+  std::vector<uint32_t> unix_pending_peers;
 
   // PACKET
   uint16_t packet_protocol = 0;  // host order ETH_P_*
@@ -171,13 +177,16 @@ struct SockInfo {
   // reuses one SockInfo for every socket of a dump.
   void clear() {
     std::string c = std::move(cong), u = std::move(ulp), p = std::move(unix_path);
+    std::vector<uint32_t> pending = std::move(unix_pending_peers);
     *this = SockInfo{};
     cong = std::move(c);
     ulp = std::move(u);
     unix_path = std::move(p);
+    unix_pending_peers = std::move(pending);
     cong.clear();
     ulp.clear();
     unix_path.clear();
+    unix_pending_peers.clear();
   }
 
   bool is_inet() const {

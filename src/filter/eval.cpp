@@ -208,7 +208,7 @@ bool kernel_expressible(const Node& n) {
     case Node::Kind::negate:
       return kernel_expressible(*n.left);
     case Node::Kind::host:
-      return n.host.family != AF_UNIX && n.host.family != AF_PACKET;
+      return n.host.family != AF_UNIX && n.host.family != AF_PACKET && n.host.family != AF_NETLINK;
     case Node::Kind::dev:
       return false;
     default:

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include "common/result.h"
 #include "filter/ast.h"
 #include "filter/compile.h"
@@ -42,7 +44,11 @@ void print_host(const HostCond& h, std::string& out) {
   }
   if (h.family == AF_PACKET) out += " link";
   if (h.has_protocol) out += ":proto=" + std::to_string(h.protocol);
-  if (h.family != AF_PACKET) {
+  if (h.family == AF_NETLINK) {
+    uint32_t proto = 0;
+    if (!h.any_address()) std::memcpy(&proto, h.prefixes.front().bytes.data(), sizeof(proto));
+    out += h.any_address() ? " netlink:*" : " netlink:" + std::to_string(proto);
+  } else if (h.family != AF_PACKET) {
     if (h.any_address()) {
       out += " *";
     } else {
@@ -52,7 +58,8 @@ void print_host(const HostCond& h, std::string& out) {
       }
     }
   }
-  out += ":" + (h.port < 0 ? std::string("*") : std::to_string(h.port));
+  // -1 is "any port" (as in ss); a netlink port id may be any other negative.
+  out += ":" + (h.port == -1 ? std::string("*") : std::to_string(h.port));
 }
 
 void print(const Node& n, std::string& out) {

@@ -6,10 +6,10 @@
 // checked against ss on the same host (eval.h explains the two checks ss
 // makes and the comments in eval.cpp and values.cpp each quirk).
 // Deliberate differences: ports outside 0-65535, negative ports and port
-// comparisons without a number are usage errors; parentheses may be attached
-// to words ("(dport" and ":443)"); netlink: and vsock: addresses are refused
-// (sstrace does not dump vsock, and reads no netlink:PROTO:PID addresses;
-// netlink sockets are matched as ss matches them otherwise, eval.cpp).
+// comparisons without a number are usage errors (a netlink port id, from
+// `netlink:PROTO:PORTID`, is an int as in ss: negative ones are the
+// kernel's autobound ids); parentheses may be attached to words ("(dport"
+// and ":443)"); vsock: addresses are refused (sstrace does not dump vsock).
 #pragma once
 
 #include <sys/socket.h>

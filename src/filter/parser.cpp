@@ -221,6 +221,8 @@ class Parser {
     // ss would compare against -1 here (its "any port"), which the kernel
     // reads as 65535: meaningless, so refused.
     if (hc.port < 0 || hc.family == AF_UNIX) fail(v, "a port comparison needs a port number");
+    // A netlink port id can exceed what the comparison holds.
+    if (hc.port > 0xffff) fail(v, "a port comparison takes a port id of 0-65535");
     auto n = make(Node::Kind::port_cmp, kw.index);
     n->port_cmp.side = side;
     n->port_cmp.port = static_cast<uint16_t>(hc.port);

@@ -161,7 +161,7 @@ Boxes analyze(const Node& n, bool negated) {
     return boxes_of(cond->first, negated ? complement(cond->second) : cond->second);
   // A host condition with an address still pins the port when not negated.
   if (!negated && n.kind == Node::Kind::host && n.host.port >= 0 && n.host.family != AF_UNIX &&
-      n.host.family != AF_PACKET) {
+      n.host.family != AF_PACKET && n.host.family != AF_NETLINK) {
     const auto p = static_cast<uint16_t>(n.host.port);
     return boxes_of(n.host.side, Ranges{{p, p}});
   }

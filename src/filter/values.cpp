@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/result.h"
+#include "diag/netlink_protocols.h"
 
 namespace sstrace::filter {
 
@@ -175,18 +176,24 @@ constexpr EtherProto kEtherProtos[] = {
     {"8021ad", ETH_P_8021AD},
 };
 
+// The port part of a link: or netlink: address (ss.c find_port): after
+// sport/dport the whole word less a leading ':', else what follows the
+// first ':', which is cut off `s`. nullopt: no port given.
+std::optional<std::string> split_port(std::string& s, bool port_mode) {
+  if (port_mode) return s.empty() || s[0] != ':' ? s : s.substr(1);
+  const size_t c = s.find(':');
+  if (c == std::string::npos) return std::nullopt;
+  std::string port = s.substr(c + 1);
+  s.resize(c);
+  return port;
+}
+
 // `link:PROTO:IFACE` (-0 / -f link): a packet socket's protocol and
 // interface, which ss keeps where it keeps an inet address and port.
 void parse_link(const Token& t, std::string s, bool port_mode, HostCond& hc,
                 const ValueContext& ctx) {
   hc.family = AF_PACKET;
-  std::optional<std::string> port;
-  if (port_mode) {
-    port = s.empty() || s[0] != ':' ? s : s.substr(1);
-  } else if (size_t c = s.find(':'); c != std::string::npos) {
-    port = s.substr(c + 1);
-    s.resize(c);
-  }
+  const std::optional<std::string> port = split_port(s, port_mode);
   if (port && !port->empty() && *port != "*") {
     if (auto v = whole_long(*port); v && *v >= INT_MIN && *v <= INT_MAX) {
       if (*v < 0) fail(t, "interface index " + *port + " is negative");
@@ -212,6 +219,38 @@ void parse_link(const Token& t, std::string s, bool port_mode, HostCond& hc,
   p.bitlen = 32;
   const uint32_t v = *proto;
   std::memcpy(p.bytes.data(), &v, sizeof(v));
+  hc.prefixes.push_back(p);
+}
+
+// `netlink:PROTO:PORTID` (-f netlink / -A netlink): ss keeps the protocol
+// where an inet address goes (a host-order u32, all 32 bits compared) and
+// the port id where a port goes (ss.c parse_hostcond, netlink_show_one).
+// Unlike an inet port, a port id may be negative: the kernel's autobind
+// ids are (netlink_autobind()), and ss reads them as an int. After
+// sport/dport the whole word is the port id, as in ss's find_port().
+void parse_netlink(const Token& t, std::string s, bool port_mode, HostCond& hc) {
+  hc.family = AF_NETLINK;
+  const std::optional<std::string> port = split_port(s, port_mode);
+  if (port && !port->empty() && *port != "*") {
+    if (auto v = whole_long(*port); v && *v >= INT_MIN && *v <= INT_MAX) {
+      hc.port = static_cast<int>(*v);
+    } else if (*port == "kernel") {
+      hc.port = 0;
+    } else {
+      fail(t, "'" + *port + "' is not a netlink port id (a number, kernel or *)");
+    }
+  }
+  if (port_mode) return;
+  if (s.empty() || s == "*") return;
+  std::optional<uint32_t> proto = diag::netlink_protocol_number(s);
+  if (!proto) {
+    if (auto v = whole_ulong(s); v && *v <= 255) proto = static_cast<uint32_t>(*v);
+  }
+  if (!proto) fail(t, "'" + s + "' is not a netlink protocol (a name such as rtnl, or 0-255)");
+  Prefix p;
+  p.family = AF_NETLINK;
+  p.bitlen = 32;
+  std::memcpy(p.bytes.data(), &*proto, sizeof(*proto));
   hc.prefixes.push_back(p);
 }
 
@@ -310,13 +349,16 @@ HostCond parse_host(const Token& t, bool port_mode, Side side, ValueContext& ctx
     case AF_PACKET:
       parse_link(t, s, port_mode, hc, ctx);
       break;
+    case AF_NETLINK:
+      parse_netlink(t, s, port_mode, hc);
+      break;
     case AF_UNSPEC:
     case AF_INET:
     case AF_INET6:
       parse_inet(t, s, port_mode, fam, hc, ctx);
       break;
     default:
-      fail(t, "sstrace does not show netlink or vsock sockets");
+      fail(t, "sstrace does not show vsock sockets");
   }
   // ss then shows this family only, and reads later addresses in it.
   if (fam != AF_UNSPEC) {

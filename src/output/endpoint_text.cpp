@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "diag/netlink_protocols.h"
 #include "output/address_text.h"
 #include "output/append_number.h"
 #include "output/terminal_text.h"
@@ -69,14 +70,8 @@ std::string ip_proto_text(unsigned proto, bool numeric) {
 }
 
 std::string nl_proto_text(uint8_t proto, bool numeric) {
-  // iproute2's nl_proto_tab (lib/rt_names.c), which is also what Debian's
-  // /etc/iproute2/nl_protos lists; numbers from linux/netlink.h.
-  static constexpr const char* kNames[] = {
-      "rtnl",  "unused", "usersock",   "fw",        "tcpdiag", "nflog",  "xfrm",   "selinux",
-      "iscsi", "audit",  "fiblookup",  "connector", "nft",     "ip6fw",  "dec-rt", "uevent",
-      "genl",  nullptr,  "scsi-trans", "ecryptfs",  "rdma",    "crypto",
-  };
-  if (!numeric && proto < std::size(kNames) && kNames[proto] != nullptr) return kNames[proto];
+  const char* name = diag::netlink_protocol_name(proto);
+  if (!numeric && name != nullptr) return name;
   return std::to_string(proto);
 }
 

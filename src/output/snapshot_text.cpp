@@ -440,9 +440,11 @@ class TextWriter final : public SnapshotWriter {
   }
 
   void inet_details(const SockInfo& s, std::string& t) const {
-    // A RAW socket without a cookie came from /proc/net/raw (no raw_diag in
-    // the kernel), where ss has nothing but the columns to show.
-    if (s.kind == SockKind::raw && s.cookie == 0) return;
+    // A socket read from /proc/net (no raw_diag in the kernel, or ss's
+    // PROC_ROOT / PROC_NET_* overrides) has nothing but the columns to show
+    // (ss shows a /proc/net/tcp line's timer, uid, inode and rto with
+    // -o/-e/-i; sstrace does not read those fields).
+    if (s.from_proc) return;
 
     if ((fmt_.timer || fmt_.extended) && s.timer) {  // ss's -e implies -o
       t += ' ';
@@ -531,10 +533,15 @@ class TextWriter final : public SnapshotWriter {
                       major(dev), minor(dev));
         t += buf;
       }
-      // The kernel lists a listener's not yet accepted peers (UNIX_DIAG_ICONS)
-      // and ss prints " peers:" and their inodes; SockInfo does not carry
-      // the list, so only an empty one is shown.
-      if (s.state == diag::kListen) t += " peers:";
+      // A listener's not yet accepted connections, by their peers' inodes
+      // (UNIX_DIAG_ICONS; ss.c unix_show_sock prints them as %u).
+      if (s.has_unix_pending) {
+        t += " peers:";
+        for (uint32_t peer : s.unix_pending_peers) {
+          t += ' ';
+          append_int(t, peer);
+        }
+      }
     }
   }
 

@@ -226,6 +226,11 @@ void write_kind_specific(JsonWriter& w, const SockInfo& s) {
       w.field("vfs_dev", std::to_string(s.unix_vfs_dev >> 20) + ":" +
                              std::to_string(s.unix_vfs_dev & 0xfffff));
     }
+    if (s.has_unix_pending) {
+      w.key("pending_peers").begin_array();
+      for (uint32_t peer : s.unix_pending_peers) w.value(peer);
+      w.end_array();
+    }
   }
 }
 

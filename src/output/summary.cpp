@@ -114,15 +114,20 @@ Result<int64_t> parse_snmp_curr_estab(std::string_view text) {
 }
 
 Result<Summary> read_summary(const std::string& net_dir) {
+  return read_summary(
+      SummaryFiles{net_dir + "/sockstat", net_dir + "/sockstat6", net_dir + "/snmp"});
+}
+
+Result<Summary> read_summary(const SummaryFiles& files) {
   Summary s;
-  auto sockstat = slurp(net_dir + "/sockstat");
+  auto sockstat = slurp(files.sockstat);
   if (!sockstat) return sockstat.error();
   parse_sockstat(*sockstat, s);
-  if (auto sockstat6 = slurp(net_dir + "/sockstat6")) parse_sockstat(*sockstat6, s);
-  auto snmp = slurp(net_dir + "/snmp");
+  if (auto sockstat6 = slurp(files.sockstat6)) parse_sockstat(*sockstat6, s);
+  auto snmp = slurp(files.snmp);
   if (!snmp) return snmp.error();
   auto estab = parse_snmp_curr_estab(*snmp);
-  if (!estab) return Error{estab.error().message + " (" + net_dir + "/snmp)", estab.error().err};
+  if (!estab) return Error{estab.error().message + " (" + files.snmp + ")", estab.error().err};
   s.tcp_estab = *estab;
   return s;
 }
@@ -155,7 +160,9 @@ std::string summary_text(const Summary& s) {
 void print_summary(std::FILE* out, const Summary& s) { std::fputs(summary_text(s).c_str(), out); }
 
 void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
-  std::fprintf(out, "%s\n", summary_json(s, netns, rfc3339_utc(std::chrono::system_clock::now())).dump().c_str());
+  std::fprintf(
+      out, "%s\n",
+      summary_json(s, netns, rfc3339_utc(std::chrono::system_clock::now())).dump().c_str());
 }
 
 nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts) {

@@ -41,6 +41,12 @@ Result<int64_t> parse_snmp_curr_estab(std::string_view text);
 // Reads the three files in `net_dir`. sockstat must exist; sockstat6 is
 // absent when IPv6 is off (zeros then, as in ss).
 Result<Summary> read_summary(const std::string& net_dir = "/proc/thread-self/net");
+// The same from three named files (ss's PROC_NET_SOCKSTAT, PROC_NET_SOCKSTAT6
+// and PROC_NET_SNMP overrides).
+struct SummaryFiles {
+  std::string sockstat, sockstat6, snmp;
+};
+Result<Summary> read_summary(const SummaryFiles& files);
 
 // Exactly ss -s's text.
 std::string summary_text(const Summary& s);

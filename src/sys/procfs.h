@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sys/proc_env.h"
+
 namespace sstrace::sys {
 
 struct SocketUser {
@@ -50,8 +52,9 @@ class SocketOwners {
 std::string process_comm(int pid, const std::string& proc_root = "/proc");
 
 // The name ss gives a netlink socket's owner: /proc/<pid>/stat's name up to
-// the first ')' (ss.c netlink_show_one reads it with "%*d (%[^)])").
-// nullopt when there is no such process, or no name before a ')'.
-std::optional<std::string> stat_comm(int pid, const std::string& proc_root = "/proc");
+// the first ')' (ss.c netlink_show_one reads it with "%*d (%[^)])"), under
+// PROC_ROOT as ss reads it. nullopt when there is no such process, or no
+// name before a ')'.
+std::optional<std::string> stat_comm(int pid, const std::string& proc_root = sys::proc_root());
 
 }  // namespace sstrace::sys

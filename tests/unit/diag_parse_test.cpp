@@ -35,8 +35,8 @@ constexpr uint16_t kInetMeminfo = 1, kInetInfo = 2, kInetCong = 4, kInetTos = 5,
                    kInetSkmeminfo = 7, kInetShutdown = 8, kInetProtocol = 10, kInetSkv6only = 11,
                    kInetMark = 15, kInetBbrinfo = 16, kInetUlpInfo = 19, kInetCgroupId = 21;
 // linux/unix_diag.h
-constexpr uint16_t kUnixName = 0, kUnixVfs = 1, kUnixPeer = 2, kUnixRqlen = 4, kUnixMeminfo = 5,
-                   kUnixShutdown = 6, kUnixUid = 7;
+constexpr uint16_t kUnixName = 0, kUnixVfs = 1, kUnixPeer = 2, kUnixIcons = 3, kUnixRqlen = 4,
+                   kUnixMeminfo = 5, kUnixShutdown = 6, kUnixUid = 7;
 // linux/packet_diag.h
 constexpr uint16_t kPacketInfo = 0, kPacketUid = 5, kPacketMeminfo = 6;
 // linux/netlink_diag.h
@@ -377,6 +377,31 @@ TEST(DiagParse, unix_listener_with_path_name) {
   EXPECT_EQ(s.uid, 1001u);
   EXPECT_TRUE(s.has_skmem);
   EXPECT_EQ(s.unix_peer_inode, 0u);
+}
+
+TEST(DiagParse, unix_listener_pending_peers) {
+  Writer w = unix_body(SOCK_STREAM, kListen, 5555, 0x77);
+  w.attr(kUnixIcons, Writer().u32(9001).u32(0).u32(9003).b);
+  SockInfo s;
+  auto r = parse_unix(nlmsg(kSockDiagByFamily, w.b), s);
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_TRUE(s.has_unix_pending);
+  EXPECT_EQ(s.unix_pending_peers, (std::vector<uint32_t>{9001, 0, 9003}));
+
+  // A listener with nothing queued: the attribute is there, empty.
+  Writer none = unix_body(SOCK_STREAM, kListen, 5556, 0x78);
+  none.attr(kUnixIcons, Buf{});
+  ASSERT_TRUE(parse_unix(nlmsg(kSockDiagByFamily, none.b), s));
+  EXPECT_TRUE(s.has_unix_pending);
+  EXPECT_TRUE(s.unix_pending_peers.empty());
+
+  // Without the attribute (not asked for), the reused SockInfo has none.
+  ASSERT_TRUE(parse_unix(nlmsg(kSockDiagByFamily, unix_body(SOCK_STREAM, kListen, 7, 1).b), s));
+  EXPECT_FALSE(s.has_unix_pending);
+
+  Writer bad = unix_body(SOCK_STREAM, kListen, 5557, 0x79);
+  bad.attr(kUnixIcons, Buf{1, 2, 3});
+  EXPECT_FALSE(parse_unix(nlmsg(kSockDiagByFamily, bad.b), s));
 }
 
 TEST(DiagParse, unix_abstract_name_and_peer) {

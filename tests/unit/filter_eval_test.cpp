@@ -285,6 +285,31 @@ TEST(FilterEval, netlink_sockets) {
   EXPECT_FALSE(parse({"state", "established"}).matches(rtnl_kernel));
 }
 
+TEST(FilterEval, netlink_addresses) {
+  SockInfo rtnl_kernel = netlink(0, 0);
+  SockInfo rtnl_proc = netlink(0, 4254);
+  SockInfo diag_proc = netlink(4, 4254);
+  SockInfo genl_auto = netlink(16, 0xfffff0a3);  // -3933 as ss's int
+  EXPECT_TRUE(m({"src", "netlink:rtnl:kernel"}, rtnl_kernel));
+  EXPECT_FALSE(m({"src", "netlink:rtnl:kernel"}, rtnl_proc));
+  EXPECT_FALSE(m({"src", "netlink:rtnl:kernel"}, diag_proc));
+  EXPECT_TRUE(m({"src", "netlink:tcpdiag"}, diag_proc));
+  EXPECT_TRUE(m({"src", "netlink:4:*"}, diag_proc));
+  EXPECT_FALSE(m({"src", "netlink:tcpdiag"}, rtnl_proc));
+  EXPECT_TRUE(m({"src", "netlink:*:4254"}, rtnl_proc));
+  EXPECT_TRUE(m({"src", "netlink:*:4254"}, diag_proc));
+  EXPECT_TRUE(m({"src", "netlink:genl:-3933"}, genl_auto));
+  // ss gives the peer port -1 and a zero address: a port never matches it,
+  // protocol 0 always does.
+  EXPECT_TRUE(m({"dst", "netlink:*"}, diag_proc));
+  EXPECT_FALSE(m({"dst", "netlink:rtnl:kernel"}, rtnl_kernel));
+  EXPECT_TRUE(m({"dst", "netlink:rtnl"}, diag_proc));
+  EXPECT_FALSE(m({"dst", "netlink:tcpdiag"}, diag_proc));
+  EXPECT_TRUE(m({"not", "src", "netlink:rtnl"}, diag_proc));
+  // Other families are not shown once a netlink address is read.
+  EXPECT_FALSE(m({"src", "netlink:*"}, tcp("0.0.0.0", 0, "0.0.0.0", 0)));
+}
+
 TEST(FilterEval, forced_family_restricts_matches) {
   SockInfo v4 = tcp("10.0.0.1", 22, "10.0.0.2", 2);
   SockInfo v6 = tcp("2001:db8::1", 22, "2001:db8::2", 2);

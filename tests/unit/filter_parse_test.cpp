@@ -200,7 +200,34 @@ TEST(FilterParse, family_prefixes) {
   EXPECT_EQ(tree("src link:0x86dd"), "(src link:proto=34525:*)");
   EXPECT_EQ(Filter::parse(split("sport = :22"), opts()).forced_family(), std::nullopt);
   EXPECT_EQ(Filter::parse(split("sport = :22"), opts(AF_INET)).forced_family(), AF_INET);
+  // ss reads "kernel" alone as a protocol name, which it is not.
   EXPECT_THROW(tree("src netlink:kernel"), UsageError);
+}
+
+TEST(FilterParse, netlink_addresses) {
+  // ss.c parse_hostcond: PROTO (name or 0-255) where an address goes,
+  // PORTID (an int, `kernel` for 0) where a port goes, `*` or nothing: any.
+  EXPECT_EQ(tree("src netlink:rtnl:kernel"), "(src netlink:0:0)");
+  EXPECT_EQ(Filter::parse(split("src netlink:rtnl"), opts()).forced_family(), AF_NETLINK);
+  EXPECT_EQ(tree("src netlink:*"), "(src netlink:*:*)");
+  EXPECT_EQ(tree("src netlink:"), "(src netlink:*:*)");
+  EXPECT_EQ(tree("src netlink:*:4242"), "(src netlink:*:4242)");
+  EXPECT_EQ(tree("dst netlink:genl:*"), "(dst netlink:16:*)");
+  EXPECT_EQ(tree("src netlink:0x10:-3933"), "(src netlink:16:-3933)");
+  EXPECT_EQ(tree("src netlink:tcpdiag:0x10"), "(src netlink:4:16)");
+  // After -f netlink every address is a netlink one; after sport/dport the
+  // whole word is a port id (ss.c find_port).
+  EXPECT_EQ(tree("src rtnl:kernel", AF_NETLINK), "(src netlink:0:0)");
+  EXPECT_EQ(tree("sport = :4254", AF_NETLINK), "(src netlink:*:4254)");
+  EXPECT_EQ(tree("sport = 16", AF_NETLINK), "(src netlink:*:16)");
+  EXPECT_EQ(tree("dport = kernel", AF_NETLINK), "(dst netlink:*:0)");
+  EXPECT_NE(error_of("sport = genl", AF_NETLINK).find("not a netlink port id"), std::string::npos);
+  EXPECT_NE(error_of("src netlink:rtnl:bob").find("not a netlink port id"), std::string::npos);
+  EXPECT_NE(error_of("src netlink:256").find("not a netlink protocol"), std::string::npos);
+  EXPECT_NE(error_of("src netlink:nosuch").find("not a netlink protocol"), std::string::npos);
+  EXPECT_NE(error_of("src 10.0.0.1", AF_NETLINK).find("not a netlink protocol"), std::string::npos);
+  EXPECT_NE(error_of("sport > :70000", AF_NETLINK).find("0-65535"), std::string::npos);
+  EXPECT_THROW(tree("src vsock:1"), UsageError);
 }
 
 TEST(FilterParse, and_or_bind_equally_from_the_left) {

@@ -190,7 +190,7 @@ TEST(Options, preferred_family_is_the_last_family_given) {
   EXPECT_EQ(ss_ok({"-0"}).family, AF_PACKET);
   EXPECT_EQ(ss_ok({"-f", "inet"}).family, AF_INET);
   EXPECT_EQ(ss_ok({"-f", "link"}).family, AF_PACKET);
-  EXPECT_EQ(ss_ok({"-f", "netlink"}).family, AF_UNSPEC);
+  EXPECT_EQ(ss_ok({"-f", "netlink"}).family, AF_NETLINK);  // netlink:PROTO:PORTID
 }
 
 TEST(Options, filter_file_and_words_together) {

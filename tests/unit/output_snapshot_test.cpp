@@ -170,6 +170,11 @@ class Sock {
     s_.retrans = retrans;
     return *this;
   }
+  Sock& pending(std::vector<uint32_t> peers) {
+    s_.has_unix_pending = true;
+    s_.unix_pending_peers = std::move(peers);
+    return *this;
+  }
   Sock& vfs(uint64_t ino, uint32_t dev) {
     s_.has_unix_vfs = true;
     s_.unix_vfs_inode = ino;
@@ -182,6 +187,11 @@ class Sock {
   }
   Sock& raw_protocol(uint8_t p) {
     s_.raw_protocol = p;
+    return *this;
+  }
+  // Read from /proc/net (no raw_diag, or ss's PROC_* variables).
+  Sock& from_proc() {
+    s_.from_proc = true;
     return *this;
   }
   // "r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0", as inside ss's skmem:(...).
@@ -490,6 +500,7 @@ std::vector<Sock> unix_world() {
                   .queues(0, 5)
                   .cookie(0x2003)
                   .vfs(10953091, kDev)
+                  .pending({})
                   .skmem(mem));
   v.push_back(
       Sock::unix_sock(SockKind::unix_dgram, kClose, "/tmp/sx/dg\x01\x7f\xc3\xbf\"q.sock", 13305, 0)
@@ -505,6 +516,7 @@ std::vector<Sock> unix_world() {
   v.push_back(Sock::unix_sock(SockKind::unix_stream, kListen, "@abstract-name", 13302, 0)
                   .queues(0, 5)
                   .cookie(0x2007)
+                  .pending({13310, 13311})
                   .skmem(mem));
   return v;
 }
@@ -552,10 +564,14 @@ std::vector<Sock> netlink_world() {
 std::vector<Sock> raw_world() {
   using namespace diag;
   std::vector<Sock> v;
-  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 1, "0.0.0.0", 0).raw_protocol(1));
-  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 17, "0.0.0.0", 0).raw_protocol(17));
-  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 255, "0.0.0.0", 0).raw_protocol(255));
-  v.push_back(Sock::inet(SockKind::raw, kClose, "::", 58, "::", 0).raw_protocol(58));
+  v.push_back(
+      Sock::inet(SockKind::raw, kClose, "0.0.0.0", 1, "0.0.0.0", 0).raw_protocol(1).from_proc());
+  v.push_back(
+      Sock::inet(SockKind::raw, kClose, "0.0.0.0", 17, "0.0.0.0", 0).raw_protocol(17).from_proc());
+  v.push_back(Sock::inet(SockKind::raw, kClose, "0.0.0.0", 255, "0.0.0.0", 0)
+                  .raw_protocol(255)
+                  .from_proc());
+  v.push_back(Sock::inet(SockKind::raw, kClose, "::", 58, "::", 0).raw_protocol(58).from_proc());
   return v;
 }
 
