@@ -3,13 +3,12 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include <cerrno>
-#include <charconv>
 #include <ctime>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
+#include "model/sock_view.h"
 #include "output/event_common.h"
 #include "output/names.h"
 
@@ -125,13 +124,7 @@ void read_snapshot(const json& j, RecordedEvent& r) {
   read_conn(j, r);
   diag::SockInfo& s = r.info;
   model::Connection& c = r.conn;
-  s.kind = diag::SockKind::tcp;
-  s.family = c.family;
-  s.state = c.state;
-  s.local = c.local;
-  s.remote = c.remote;
-  s.cookie = c.key.cookie;
-  s.netns = c.key.netns;
+  model::to_sock_info(c, s);
   s.recv_q = number<uint32_t>(j, "recv_q");
   s.send_q = number<uint32_t>(j, "send_q");
   s.inode = number_or<uint64_t>(j, "inode", 0);

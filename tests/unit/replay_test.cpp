@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "connection_literal.h"
 #include "diag/sock_info.h"
 #include "model/event.h"
 #include "output/event_writer.h"
@@ -22,19 +23,6 @@ namespace {
 
 // 2026-11-22T02:31:07.123456Z
 constexpr uint64_t kTs = 1795314667123456000ULL;
-
-model::Connection connection(uint8_t family, const char* laddr, uint16_t lport, const char* raddr,
-                             uint16_t rport) {
-  model::Connection c;
-  c.key = {4026531840u, 77};
-  c.family = family;
-  EXPECT_EQ(inet_pton(family, laddr, c.local.addr.data()), 1);
-  EXPECT_EQ(inet_pton(family, raddr, c.remote.addr.data()), 1);
-  c.local.port = lport;
-  c.remote.port = rport;
-  c.state = diag::kEstablished;
-  return c;
-}
 
 // What the live stream's JSON writer writes for e, on the events' clock.
 std::string json_line(const model::Event& e) {
