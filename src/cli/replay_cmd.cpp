@@ -91,10 +91,9 @@ class Replay {
   bool stop_ = false;
   bool pipe_closed_ = false;
 
-  uint64_t used_ = 0;             // events replayed
-  uint64_t view_lines_ = 0;       // summary and top objects: the views' output, recomputed
-  uint64_t recorded_tables_ = 0;  // table lines: replaced by the replay's own table
-  uint64_t events_ = 0;           // lines written
+  uint64_t used_ = 0;        // events replayed
+  uint64_t view_lines_ = 0;  // summary and top objects: the views' output, recomputed
+  uint64_t events_ = 0;      // lines written
   uint64_t lost_ = 0, ringbuf_full_ = 0, missed_runs_ = 0;
   uint64_t missed_rtt_samples_ = 0, prefiltered_ = 0;  // from the recorded exits
 };
@@ -214,8 +213,7 @@ void Replay::take(replay::RecordedEvent& r) {
   last_ts_ = std::max(last_ts_, e.ts_ns);
   switch (e.type) {
     case EventType::table:
-      ++recorded_tables_;  // the replay writes its own at the table_end
-      return;
+      return;  // the replay writes its own at the table_end
     case EventType::table_end:
       emit_table(e.ts_ns);
       return;
