@@ -2,6 +2,7 @@
 
 #include "cli/live_cmd.h"
 #include "cli/options.h"
+#include "cli/replay_cmd.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/stream_views.h"
 #include "cli/top_cmd.h"
@@ -20,6 +21,7 @@ int run(int argc, char** argv) {
     case Command::live:
       break;
   }
+  if (!opts->replay_file.empty()) return run_replay(*opts, make_stream_views);
   return run_live(*opts, make_stream_views);
 }
 

@@ -15,6 +15,9 @@
 namespace sstrace::metrics {
 class Endpoint;
 }
+namespace sstrace::replay {
+class ReplayTable;
+}
 
 namespace sstrace::cli {
 
@@ -31,6 +34,9 @@ struct LiveSetup {
   // ip_local_port_range of the followed namespace, read once for the table
   // and every view (nullopt: unreadable).
   std::optional<sys::PortRange> ephemeral;
+  // --replay: the table rebuilt from the file, which -s counts sockets in
+  // (null live: -s reads the namespace's /proc/net).
+  const replay::ReplayTable* replay = nullptr;
 
   // A churn view's aggregator: grouped `by`, keyed by namespace with
   // --all-netns, the ephemeral range above.

@@ -257,6 +257,7 @@ constexpr std::string_view kLongOptions[] = {
     "output",
     "user",
     "btf",
+    "replay",
 };
 // Long options that take a value. The others are flags, and "--tcp=1" is a
 // mistake rather than a flag value.
@@ -282,6 +283,7 @@ constexpr std::string_view kValueOptions[] = {
     "output",
     "user",
     "btf",
+    "replay",
 };
 
 bool takes_value(std::string_view name) {
@@ -595,6 +597,7 @@ class Parser {
   void reject_snapshot_only_in_live() const;
   void reject_misplaced_long_options() const;
   void check_quiet() const;
+  void reject_live_only_in_replay() const;
 
   CLI::App app_{"sstrace"};
   Options opts_;
@@ -646,6 +649,8 @@ void Parser::apply(CLI::Option* opt, const std::string& v, Selection& sel) {
       opts_.user = parse_user(o, v);
     else if (n == "btf")
       opts_.btf_file = parse_file_name(o, v);
+    else if (n == "replay")
+      opts_.replay_file = parse_file_name(o, v);
     return;
   }
   const char letter = letter_.at(opt);
@@ -808,6 +813,35 @@ const char* snapshot_only_letter(char c) {
   }
 }
 
+// With --replay the events come from the file: an option that sets up the
+// kernel side (or the process) of a live run would be accepted and do
+// nothing, and the alerts are the recording's, decided when it was made.
+const char* not_for_replay(const std::string& name) {
+  if (name == "all-netns" || name == "resync" || name == "ringbuf-kib" ||
+      name == "rtt-min-change-us" || name == "rtt-min-change-pct" || name == "rtt-interval-ms" ||
+      name == "btf" || name == "user")
+    return "it sets up a live run's kernel side or process, and a replay reads the file";
+  if (name == "metrics" || name == "metrics-peers")
+    return "the endpoint serves a live process's counters to a scraper";
+  if (name == "close-wait-alert" || name == "port-pressure-pct")
+    return "the recording's alerts are replayed as they were written";
+  return nullptr;
+}
+
+void Parser::reject_live_only_in_replay() const {
+  if (opts_.replay_file.empty()) return;
+  if (!opts_.netns.empty())
+    throw UsageError(
+        "-N: not an option of --replay: the file's events are from the namespaces "
+        "they were recorded in");
+  if (letters_given_.find('m') != std::string::npos)
+    throw UsageError("-m: not an option of --replay: there is no dump to read socket memory from");
+  for (const auto& [opt, name] : long_)
+    if (opt->count() > 0)
+      if (const char* why = not_for_replay(name))
+        throw UsageError("--" + name + ": not an option of --replay: " + why);
+}
+
 void Parser::reject_snapshot_only_in_live() const {
   if (opts_.command == Command::snapshot) return;
   const char* what = opts_.command == Command::top ? "of top" : "of the live stream";
@@ -823,6 +857,7 @@ void Parser::reject_snapshot_only_in_live() const {
         "the live stream follows TCP only: -u, -x, -w, -0, or -f/-A naming a table other than "
         "tcp, are 'sstrace snapshot' options");
   reject_misplaced_long_options();
+  reject_live_only_in_replay();
   check_quiet();
 }
 
@@ -851,7 +886,7 @@ std::optional<Options> Parser::parse(int argc, char** argv) {
   for (const auto& l : kLetters) letter_[l.value ? value(l.names) : flag(l.names)] = l.c;
   for (const char* n : {"duration", "resync", "metrics", "rtt-min-change-us", "rtt-min-change-pct",
                         "rtt-interval-ms", "ringbuf-kib", "metrics-peers", "interval", "by",
-                        "close-wait-alert", "port-pressure-pct", "output", "user", "btf"})
+                        "close-wait-alert", "port-pressure-pct", "output", "user", "btf", "replay"})
     long_[value(std::string("--") + n)] = n;
   for (const char* n : {"all-netns", "quiet", "batch"}) long_[flag(std::string("--") + n)] = n;
 

@@ -84,6 +84,10 @@ struct Options {
   double close_wait_alert_s = 30;   // --close-wait-alert SECONDS: CLOSE-WAIT this long is an alert
   uint32_t port_pressure_pct = 80;  // --port-pressure-pct: ports in use toward one destination
 
+  // Live stream, -s and top: read a recording (what --json wrote) instead
+  // of the kernel (docs/events.md, "Replay"); "-" is standard input.
+  std::string replay_file;  // --replay FILE
+
   // top only.
   std::string by = "peer-port";  // --by peer|port|peer-port|process
   bool batch = false;            // --batch: plain text frames, as top -b

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "model/connection_table.h"
+#include "model/sock_view.h"
 
 namespace sstrace::cli {
 
@@ -22,20 +23,6 @@ filter::Filter parse_stream_filter(const Options& opts, const std::vector<std::s
 
 namespace {
 
-// The filter sees a live connection the way it sees a dumped socket.
-void to_sock_info(const model::Connection& c, diag::SockInfo& s) {
-  s.kind = diag::SockKind::tcp;
-  s.family = c.family;
-  s.state = c.state;
-  s.local = c.local;
-  s.remote = c.remote;
-  s.cookie = c.key.cookie;
-  s.netns = c.key.netns;
-  s.recv_q = c.recv_q;
-  s.send_q = c.send_q;
-  s.timer = c.minisocket ? 3 : 0;
-}
-
 // The last event of a connection's story: the close of a full socket, or
 // for one handed to a timewait minisocket (whose close came at the
 // handover), the inferred CLOSE of the minisocket.
@@ -49,7 +36,7 @@ bool ends_story(const model::Event& e) {
 bool StreamFilter::matches(const model::Event& e) {
   // A snapshot is tested on everything the dump said.
   if (e.type == model::EventType::snapshot && e.info) return filter_.matches(*e.info);
-  to_sock_info(*e.conn, scratch_);
+  model::to_sock_info(*e.conn, scratch_);
   return filter_.matches(scratch_);
 }
 

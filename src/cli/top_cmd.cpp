@@ -11,6 +11,7 @@
 #include "aggregate/aggregator.h"
 #include "cli/live_cmd.h"
 #include "cli/output_option.h"
+#include "cli/replay_cmd.h"
 #include "cli/stream_filter.h"
 #include "common/result.h"
 #include "output/event_writer.h"
@@ -31,8 +32,9 @@ enum class TopMode { screen, batch, json };
 // frames, as `top` does without one: `sstrace top > file` is --batch.
 TopMode top_mode(const Options& opts) {
   if (opts.json) return TopMode::json;
-  // --output is a file, as `> file` is: frames, not a screen.
-  if (opts.batch || !opts.output_file.empty()) return TopMode::batch;
+  // --output is a file, as `> file` is: frames, not a screen. A replay
+  // runs at full speed, and a screen would show its last frame only.
+  if (opts.batch || !opts.output_file.empty() || !opts.replay_file.empty()) return TopMode::batch;
   if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) return TopMode::screen;
   return TopMode::batch;
 }
@@ -243,11 +245,12 @@ int run_top(const Options& opts) {
   if (opts.json && opts.batch) throw UsageError("--batch and --json: choose one");
   if (opts.memory) throw UsageError("-m: not an option of top: it shows no socket memory");
   const TopMode mode = top_mode(opts);
-  return run_live(opts, [mode](const LiveSetup& setup) {
-    std::vector<std::unique_ptr<LiveView>> views;
-    views.push_back(std::make_unique<TopView>(setup, mode));
-    return views;
-  });
+  MakeViews views = [mode](const LiveSetup& setup) {
+    std::vector<std::unique_ptr<LiveView>> v;
+    v.push_back(std::make_unique<TopView>(setup, mode));
+    return v;
+  };
+  return opts.replay_file.empty() ? run_live(opts, views) : run_replay(opts, views);
 }
 
 }  // namespace sstrace::cli

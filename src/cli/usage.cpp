@@ -101,9 +101,12 @@ live stream only (it follows TCP in every state; of ss's letters it takes
                                 CAP_SYS_ADMIN and CAP_SYS_PTRACE); also top
        --btf=FILE               the kernel's BTF from FILE, where
                                 /sys/kernel/btf/vmlinux is missing; also top
+       --replay=FILE            read a recording (what --json wrote; - is
+                                stdin) instead of the kernel, at full speed,
+                                on the events' time; also -s and top
 
 top only (and -N, --all-netns, --duration, --interval, --close-wait-alert,
---port-pressure-pct, -j, a FILTER):
+--port-pressure-pct, --replay, -j, a FILTER):
        --by=peer|port|peer-port|process
                                 the first grouping (default peer-port; g
                                 cycles); port is the service port

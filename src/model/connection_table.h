@@ -79,6 +79,12 @@ class ConnectionTable {
   // One socket of the seeding dump (any TCP state, minisockets included).
   // Emits its snapshot event and keeps it, request minisockets too.
   void seed(const diag::SockInfo& s, std::span<const sys::SocketUser> users, uint64_t now_ns);
+  // What seed() keeps of a dumped socket (its direction apart), and which
+  // dumped sockets it only reports: a replay of a recorded snapshot builds
+  // its connection the same way.
+  static Connection from_dump(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
+                              uint64_t now_ns);
+  static bool is_request_minisocket(const diag::SockInfo& s);
   // One kernel record, in ring-buffer order.
   void apply(const sstrace_record& r);
   // The kernel's reset reasons by value (enum sk_rst_reason), as reset
@@ -149,11 +155,8 @@ class ConnectionTable {
     }
   };
 
-  static Connection from_dump(const diag::SockInfo& s, std::span<const sys::SocketUser> users,
-                              uint64_t now_ns);
   Direction seeded_direction(const Connection& c) const;
   static bool is_timewait_minisocket(const diag::SockInfo& s);
-  static bool is_request_minisocket(const diag::SockInfo& s);
   Connection& find_or_create(const sstrace_record& r, uint8_t state_if_new,
                              bool* created = nullptr);
   const Connection* find_any(const SockKey& key) const;  // the table, then the graveyard

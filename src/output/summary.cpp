@@ -142,11 +142,7 @@ std::string summary_text(const Summary& s) {
                       static_cast<long long>(v6)));
   };
   add(std::snprintf(line, sizeof line, "Total: %lld\n", static_cast<long long>(s.sockets)));
-  add(std::snprintf(line, sizeof line,
-                    "TCP:   %lld (estab %lld, closed %lld, orphaned %lld, timewait %lld)\n",
-                    static_cast<long long>(s.tcp_total()), static_cast<long long>(s.tcp_estab),
-                    static_cast<long long>(s.tcp_closed()), static_cast<long long>(s.tcp_orphan),
-                    static_cast<long long>(s.tcp_tw)));
+  out += summary_tcp_line(s);
   out += "\nTransport Total     IP        IPv6\n";
   row("RAW", s.raw, s.raw6);
   row("UDP", s.udp, s.udp6);
@@ -157,6 +153,16 @@ std::string summary_text(const Summary& s) {
   return out;
 }
 
+std::string summary_tcp_line(const Summary& s) {
+  char line[160];
+  const int n = std::snprintf(
+      line, sizeof line, "TCP:   %lld (estab %lld, closed %lld, orphaned %lld, timewait %lld)\n",
+      static_cast<long long>(s.tcp_total()), static_cast<long long>(s.tcp_estab),
+      static_cast<long long>(s.tcp_closed()), static_cast<long long>(s.tcp_orphan),
+      static_cast<long long>(s.tcp_tw));
+  return std::string(line, size_t(std::clamp(n, 0, int(sizeof line) - 1)));
+}
+
 void print_summary(std::FILE* out, const Summary& s) { std::fputs(summary_text(s).c_str(), out); }
 
 void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
@@ -165,21 +171,33 @@ void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns) {
       summary_json(s, netns, rfc3339_utc(std::chrono::system_clock::now())).dump().c_str());
 }
 
-nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts) {
-  auto split = [](int64_t v4, int64_t v6) {
-    return nlohmann::ordered_json{{"total", v4 + v6}, {"ip", v4}, {"ipv6", v6}};
-  };
-  nlohmann::ordered_json j;
+namespace {
+
+void add_header(nlohmann::ordered_json& j, const std::string& ts) {
   j["type"] = "summary";
   j["ts"] = ts;
   j["v"] = 1;
-  if (netns != 0) j["netns"] = netns;
-  j["total"] = s.sockets;
+}
+
+void add_tcp(nlohmann::ordered_json& j, const Summary& s) {
   j["tcp"] = {{"total", s.tcp_total()},
               {"estab", s.tcp_estab},
               {"closed", s.tcp_closed()},
               {"orphaned", s.tcp_orphan},
               {"timewait", s.tcp_tw}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts) {
+  auto split = [](int64_t v4, int64_t v6) {
+    return nlohmann::ordered_json{{"total", v4 + v6}, {"ip", v4}, {"ipv6", v6}};
+  };
+  nlohmann::ordered_json j;
+  add_header(j, ts);
+  if (netns != 0) j["netns"] = netns;
+  j["total"] = s.sockets;
+  add_tcp(j, s);
   j["transport"] = {
       {"raw", split(s.raw, s.raw6)},
       {"udp", split(s.udp, s.udp6)},
@@ -187,6 +205,13 @@ nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std:
       {"inet", split(s.raw + s.udp + s.tcp_inuse, s.raw6 + s.udp6 + s.tcp6_inuse)},
       {"frag", split(s.frag, s.frag6)},
   };
+  return j;
+}
+
+nlohmann::ordered_json summary_tcp_json(const Summary& s, const std::string& ts) {
+  nlohmann::ordered_json j;
+  add_header(j, ts);
+  add_tcp(j, s);
   return j;
 }
 

@@ -50,9 +50,14 @@ Result<Summary> read_summary(const SummaryFiles& files);
 
 // Exactly ss -s's text.
 std::string summary_text(const Summary& s);
+// Its TCP line alone ("TCP:   N (estab ..., timewait ...)"): what a replay
+// knows (a recording of the stream holds TCP sockets only).
+std::string summary_tcp_line(const Summary& s);
 void print_summary(std::FILE* out, const Summary& s);
 // The summary object; the live -s adds its interval's rates to it.
 nlohmann::ordered_json summary_json(const Summary& s, uint32_t netns, const std::string& ts);
+// The same object with its TCP counts only (no `total`, no `transport`).
+nlohmann::ordered_json summary_tcp_json(const Summary& s, const std::string& ts);
 // One JSON object: {"type":"summary","ts":...,"v":1,"netns":...,...}.
 // netns 0: not known, left out.
 void print_summary_json(std::FILE* out, const Summary& s, uint32_t netns);

@@ -13,6 +13,10 @@ uint64_t monotonic_now_ns();
 class WallClock {
  public:
   WallClock() { refresh(); }
+  // A replay's events already carry wall-clock time (their `ts`): the
+  // identity, never refreshed.
+  struct EventTime {};
+  explicit WallClock(EventTime) {}
   // Re-samples the offset; cheap (a few vDSO calls).
   void refresh();
   // Nanoseconds since the Unix epoch for a CLOCK_MONOTONIC timestamp.

@@ -380,6 +380,54 @@ int Worker::wait_exit(std::chrono::milliseconds timeout) {
   return *status_;
 }
 
+sockaddr_in ipv4_addr(const char* ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+
+namespace {
+
+int listen_tcp4(const char* ip, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a = ipv4_addr(ip, port);
+  if (fd < 0 || bind(fd, (sockaddr*)&a, sizeof a) < 0 || listen(fd, 1024) < 0)
+    throw std::runtime_error("listen " + std::string(ip) + ":" + std::to_string(port) + ": " +
+                             std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+void serve_8080_and_9090(Channel& ch) {
+  std::vector<pollfd> fds{{ch.fd(), POLLIN, 0},
+                          {listen_tcp4("127.0.0.1", 8080), POLLIN, 0},
+                          {listen_tcp4("127.0.0.1", 9090), POLLIN, 0}};
+  ch.send("ok");
+  for (;;) {
+    if (poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) throw std::runtime_error("poll");
+    if (fds[0].revents) return;  // a command or EOF: stop
+    for (size_t i = 1; i < 3; ++i)
+      if (fds[i].revents & POLLIN) {
+        int c = accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) fds.push_back({c, POLLIN, 0});
+      }
+    for (size_t i = 3; i < fds.size();) {
+      char buf[256];
+      if (fds[i].revents && read(fds[i].fd, buf, sizeof buf) <= 0) {
+        close(fds[i].fd);
+        fds.erase(fds.begin() + ptrdiff_t(i));
+        continue;
+      }
+      ++i;
+    }
+  }
+}
+
 std::vector<std::string> words(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream in(line);

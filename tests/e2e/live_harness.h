@@ -9,6 +9,7 @@
 // oracle.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -194,6 +195,14 @@ void exchange(Worker& client, Worker& server, size_t up, size_t down);
 // gave, {first's, second's}.
 std::pair<std::string, std::string> orderly_close(Worker& first, Worker& second,
                                                   std::chrono::milliseconds timeout = 30s);
+
+// A server for churn workloads (top, replay): listens on 127.0.0.1:8080
+// and :9090, accepts, and closes each connection once its client closed or
+// reset it; replies "ok" once listening, returns on any command or EOF.
+void serve_8080_and_9090(Channel& ch);
+
+// 127.0.0.1-style address and port as a sockaddr_in.
+sockaddr_in ipv4_addr(const char* ip, uint16_t port);
 
 // "ok 1 2" -> {"ok", "1", "2"}
 std::vector<std::string> words(const std::string& line);

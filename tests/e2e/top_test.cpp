@@ -43,59 +43,14 @@ namespace {
 
 constexpr double kTol = 0.15;
 
-sockaddr_in addr4(const char* ip, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  inet_pton(AF_INET, ip, &a.sin_addr);
-  return a;
-}
-
-int listen_on(const char* ip, uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a = addr4(ip, port);
-  if (fd < 0 || bind(fd, (sockaddr*)&a, sizeof a) < 0 || listen(fd, 1024) < 0)
-    throw std::runtime_error("listen " + std::string(ip) + ":" + std::to_string(port) + ": " +
-                             std::strerror(errno));
-  return fd;
-}
-
 int connect_from(const char* from, const char* to, uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in src = addr4(from, 0), dst = addr4(to, port);
+  sockaddr_in src = ipv4_addr(from, 0), dst = ipv4_addr(to, port);
   if (fd < 0 || bind(fd, (sockaddr*)&src, sizeof src) < 0 ||
       connect(fd, (sockaddr*)&dst, sizeof dst) < 0)
     throw std::runtime_error("connect " + std::string(from) + " -> " + to + ":" +
                              std::to_string(port) + ": " + std::strerror(errno));
   return fd;
-}
-
-// Accepts on both ports; closes each connection when its client has.
-void server_body(Channel& ch) {
-  std::vector<pollfd> fds{{ch.fd(), POLLIN, 0},
-                          {listen_on("127.0.0.1", 8080), POLLIN, 0},
-                          {listen_on("127.0.0.1", 9090), POLLIN, 0}};
-  ch.send("ok");
-  for (;;) {
-    if (poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) throw std::runtime_error("poll");
-    if (fds[0].revents) return;  // a command or EOF: stop
-    for (size_t i = 1; i < 3; ++i)
-      if (fds[i].revents & POLLIN) {
-        int c = accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) fds.push_back({c, POLLIN, 0});
-      }
-    for (size_t i = 3; i < fds.size();) {
-      char buf[256];
-      if (fds[i].revents && read(fds[i].fd, buf, sizeof buf) <= 0) {
-        close(fds[i].fd);
-        fds.erase(fds.begin() + ptrdiff_t(i));
-        continue;
-      }
-      ++i;
-    }
-  }
 }
 
 // "seed": the five held connections; "go": the schedule, until any line.
@@ -117,7 +72,7 @@ void client_body(Channel& ch) {
 // The namespace, the server and the client, churning.
 struct Workload {
   Netns ns;
-  Worker server{ns, "topsrv", server_body};
+  Worker server{ns, "topsrv", serve_8080_and_9090};
   Worker client{ns, "topcli", client_body};
   Workload() {
     if (server.recv() != "ok") throw std::runtime_error("server did not start");

@@ -514,7 +514,7 @@ TEST(Options, unknown_options) {
 
 TEST(Options, ambiguous_and_misused_long_options) {
   EXPECT_EQ(usage_error({"--s"}), "option '--s' is ambiguous (--socket, --summary)");
-  EXPECT_EQ(usage_error({"--re"}), "option '--re' is ambiguous (--resolve, --resync)");
+  EXPECT_EQ(usage_error({"--re"}), "option '--re' is ambiguous (--resolve, --resync, --replay)");
   EXPECT_EQ(usage_error({"--tcp=1"}), "--tcp: takes no value");
   EXPECT_EQ(usage_error({"--all-netns=yes"}), "--all-netns: takes no value");
 }
@@ -644,6 +644,46 @@ TEST(Options, bracketed_filter_words_arrive_as_typed) {
   auto o = parse_options(int(ptrs.size()), ptrs.data());
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->filter_words, (std::vector<std::string>{"src", "[::1]", "or", "dst", "[::1]:22"}));
+}
+
+}  // namespace
+}  // namespace sstrace::cli
+
+namespace sstrace::cli {
+namespace {
+
+// --replay reads a file: what sets up a live run's kernel side would be
+// accepted and do nothing, so it is refused; the rest works on event time.
+TEST(Options, replay_takes_the_stream_top_and_summary_options) {
+  EXPECT_EQ(ok({"--replay", "f.json", "--json", "state", "established"}).replay_file, "f.json");
+  EXPECT_EQ(ok({"top", "--replay", "f.json", "--json", "--interval", "2"}).replay_file, "f.json");
+  EXPECT_EQ(ok({"-s", "--replay", "-", "--duration", "10"}).replay_file, "-");
+}
+
+TEST(Options, replay_refuses_what_only_a_live_run_can_do) {
+  EXPECT_EQ(usage_error({"--replay", "f", "-N", "ns1"}),
+            "-N: not an option of --replay: the file's events are from the namespaces they were "
+            "recorded in");
+  EXPECT_EQ(usage_error({"--replay", "f", "--all-netns"}),
+            "--all-netns: not an option of --replay: it sets up a live run's kernel side or "
+            "process, and a replay reads the file");
+  EXPECT_EQ(usage_error({"--replay", "f", "--metrics", ":9464"}),
+            "--metrics: not an option of --replay: the endpoint serves a live process's counters "
+            "to a scraper");
+  EXPECT_EQ(usage_error({"top", "--replay", "f", "--close-wait-alert", "5"}),
+            "--close-wait-alert: not an option of --replay: the recording's alerts are replayed as "
+            "they were written");
+  for (const char* o : {"--resync", "--ringbuf-kib", "--rtt-interval-ms", "--btf"}) {
+    const std::string v = std::string(o) == "--btf" ? "x" : "1024";
+    EXPECT_NE(usage_error({"--replay", "f", o, v.c_str()}).find("not an option of --replay"),
+              std::string::npos)
+        << o;
+  }
+  EXPECT_EQ(usage_error({"--replay", "f", "-m"}),
+            "-m: not an option of --replay: there is no dump to read socket memory from");
+  EXPECT_EQ(usage_error({"snapshot", "--replay", "f"}),
+            "--replay: only the live stream takes this option");
+  EXPECT_EQ(usage_error({"--replay", ""}), "--replay: empty file name");
 }
 
 }  // namespace

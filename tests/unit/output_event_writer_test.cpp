@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "connection_literal.h"
 #include "diag/sock_info.h"
 #include "model/connection.h"
 #include "model/event.h"
@@ -42,19 +43,6 @@ class Captured {
  private:
   std::FILE* file_;
 };
-
-model::Connection connection(uint8_t family, const char* laddr, uint16_t lport, const char* raddr,
-                             uint16_t rport) {
-  model::Connection c;
-  c.key = {4026531840u, 77};
-  c.family = family;
-  EXPECT_EQ(inet_pton(family, laddr, c.local.addr.data()), 1);
-  EXPECT_EQ(inet_pton(family, raddr, c.remote.addr.data()), 1);
-  c.local.port = lport;
-  c.remote.port = rport;
-  c.state = diag::kEstablished;
-  return c;
-}
 
 std::vector<model::Event> sample_events(const model::Connection& c, uint64_t ts_ns) {
   std::vector<model::Event> events;
