@@ -81,7 +81,6 @@ Result<void> need(const Attr& a, size_t size, const char* what, const char* attr
 }
 
 uint8_t attr_u8(const Attr& a) { return a.payload[0]; }
-uint16_t attr_u16(const Attr& a) { return load<uint16_t>(a.payload.data()); }
 uint32_t attr_u32(const Attr& a) { return load<uint32_t>(a.payload.data()); }
 uint64_t attr_u64(const Attr& a) { return load<uint64_t>(a.payload.data()); }
 

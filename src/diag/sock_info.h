@@ -111,7 +111,7 @@ struct MptcpSubflowInfo {
   std::optional<uint64_t> map_seq;
   std::optional<uint32_t> map_sfseq;
   std::optional<uint32_t> ssn_offset;
-  std::optional<uint32_t> map_datalen;
+  std::optional<uint16_t> map_datalen;  // nla_put_u16 (ss reads a u32 over the padding)
   bool has_tokens() const { return token_rem && token_loc && id_rem && id_loc; }
 };
 

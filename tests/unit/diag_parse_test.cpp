@@ -693,7 +693,7 @@ TEST(DiagParse, mptcp_subflow_ulp_details) {
                .attr(4, u64s(0x1122334455667788ull))
                .attr(5, u32s(0x10))
                .attr(6, u32s(0x20))
-               .attr(7, u32s(0x30))
+               .attr(7, u16s(0x30))  // MAP_DATALEN is a u16
                .attr(8, u32s(0xc3))
                .attr(9, u8s(1))
                .attr(10, u8s(2))
