@@ -3,6 +3,8 @@
 #include <linux/if_packet.h>
 #include <linux/packet_diag.h>
 
+#include <utility>
+
 #include "output/append_number.h"
 
 namespace sstrace::output {
@@ -43,16 +45,14 @@ void append_info(std::string& out, const diag::PacketInfo& i, bool oneline) {
 
 void append_ring(std::string& out, const char* name, const diag::PacketRing& r, bool oneline) {
   start_part(out, oneline, name);
-  out += "(blk_size:";
-  append_signed(out, r.block_size);
-  out += ",blk_nr:";
-  append_signed(out, r.block_nr);
-  out += ",frm_size:";
-  append_signed(out, r.frame_size);
-  out += ",frm_nr:";
-  append_signed(out, r.frame_nr);
-  out += ",tmo:";
-  append_signed(out, r.retire_tmo);
+  const std::pair<const char*, uint32_t> fields[] = {
+      {"(blk_size:", r.block_size}, {",blk_nr:", r.block_nr}, {",frm_size:", r.frame_size},
+      {",frm_nr:", r.frame_nr},     {",tmo:", r.retire_tmo},
+  };
+  for (const auto& [label, value] : fields) {
+    out += label;
+    append_signed(out, value);
+  }
   out += ",features:0x";
   append_hex(out, r.features);
   out += ')';

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "harness.h"
 
@@ -228,6 +230,45 @@ void add_md5_key(int fd, const char* peer) {
   set_opt(fd, IPPROTO_TCP, TCP_MD5SIG, sig, "TCP_MD5SIG");
 }
 
+// On the calling thread (inside the namespace): a stream socket of
+// `protocol` (0: TCP, or IPPROTO_MPTCP) listening on 127.0.0.1, and a
+// connection to it, accepted; `prepare` runs on each new socket before it
+// binds or connects. The set holds every fd.
+int stream_socket(SocketSet& socks, int protocol, void (*prepare)(int, const char*)) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, protocol);
+  if (fd < 0) fail_errno("socket");
+  socks.adopt(fd);
+  if (prepare) prepare(fd, "127.0.0.1");
+  return fd;
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+int loopback_listener(SocketSet& socks, int protocol, void (*prepare)(int, const char*) = nullptr) {
+  const int fd = stream_socket(socks, protocol, prepare);
+  const sockaddr_in a = loopback(0);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0) fail_errno("bind");
+  if (listen(fd, 8) < 0) fail_errno("listen");
+  return fd;
+}
+
+std::pair<int, int> loopback_connection(SocketSet& socks, int listener, int protocol,
+                                        void (*prepare)(int, const char*) = nullptr) {
+  const int client = stream_socket(socks, protocol, prepare);
+  const sockaddr_in a = loopback(local_port(listener));
+  if (connect(client, reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0) fail_errno("connect");
+  const int child = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  if (child < 0) fail_errno("accept");
+  socks.adopt(child);
+  return {client, child};
+}
+
 // ss 6.1 prints an MD5 key with a bare printf while the rest of the row
 // waits in its column buffer: the keys come out first, before the header,
 // and each row keeps only "md5keys:ADDR/PREFIX=". sstrace prints the key
@@ -277,7 +318,7 @@ class TcpUlpDetails : public ::testing::Test {
     std::string diff;
     for (int attempt = 0; attempt < 8; attempt++) {
       RunResult before = run_ss(*ns_, args);
-      const RunResult ours = run_snapshot(*ns_, args);
+      RunResult ours = run_snapshot(*ns_, args);
       RunResult after = run_ss(*ns_, args);
       if (before.status != 0 || ours.status != 0 || after.status != 0) {
         return ::testing::AssertionFailure() << "ss: " << before.err << " sstrace: " << ours.err;
@@ -285,6 +326,9 @@ class TcpUlpDetails : public ::testing::Test {
       if (fix_ss) {
         if (auto r = fix_ss(before.out); !r) return r;
         if (auto r = fix_ss(after.out); !r) return r;
+        // SSTRACE_E2E_REFERENCE=ss (checking the harness): "ours" is ss too.
+        if (const char* ref = std::getenv("SSTRACE_E2E_REFERENCE"); ref && std::string(ref) == "ss")
+          if (auto r = fix_ss(ours.out); !r) return r;
       }
       const SsTable ss1 = parse_ss(before.out, layout), ss2 = parse_ss(after.out, layout);
       const SsTable st = parse_ss(ours.out, layout);
@@ -303,32 +347,11 @@ class TcpUlpDetails : public ::testing::Test {
 };
 
 TEST_F(TcpUlpDetails, md5_keys_match_ss) {
-  const int listener = ns_->call([&] {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) fail_errno("socket");
-    socks_->adopt(fd);
-    add_md5_key(fd, "127.0.0.1");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) fail_errno("bind");
-    if (listen(fd, 8) < 0) fail_errno("listen");
-    return fd;
-  });
-  const uint16_t port = local_port(listener);
+  uint16_t port = 0;
   ns_->run([&] {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) fail_errno("socket");
-    socks_->adopt(fd);
-    add_md5_key(fd, "127.0.0.1");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) fail_errno("connect");
-    const int child = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (child < 0) fail_errno("accept");
-    socks_->adopt(child);
+    const int listener = loopback_listener(*socks_, 0, add_md5_key);
+    port = local_port(listener);
+    loopback_connection(*socks_, listener, 0, add_md5_key);
   });
 
   EXPECT_TRUE(rows_match_ss({"-tani"}, port, put_keys_back));
@@ -360,23 +383,9 @@ TEST_F(TcpUlpDetails, mptcp_subflows_match_ss) {
   ns_->must({"sysctl", "-q", "-w", "net.mptcp.enabled=1"});
   uint16_t port = 0;
   ns_->run([&] {
-    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
-    if (listener < 0) fail_errno("socket IPPROTO_MPTCP");
-    socks_->adopt(listener);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) fail_errno("bind");
-    if (listen(listener, 8) < 0) fail_errno("listen");
+    const int listener = loopback_listener(*socks_, IPPROTO_MPTCP);
     port = local_port(listener);
-    const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
-    if (client < 0) fail_errno("socket IPPROTO_MPTCP");
-    socks_->adopt(client);
-    a.sin_port = htons(port);
-    if (connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) fail_errno("connect");
-    const int child = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (child < 0) fail_errno("accept");
-    socks_->adopt(child);
+    const auto [client, child] = loopback_connection(*socks_, listener, IPPROTO_MPTCP);
     // Data both ways: the MPTCP handshake completes (flags "e") and the
     // subflows carry a data mapping (seq, sfseq, maplen).
     if (write(client, "ping", 4) != 4 || write(child, "pong", 4) != 4) fail_errno("write");
