@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
+#include <linux/mptcp.h>
 #include <linux/netlink.h>
 #include <linux/netlink_diag.h>
 #include <linux/packet_diag.h>
 #include <linux/sock_diag.h>
+#include <linux/tls.h>
 #include <linux/unix_diag.h>
 #include <sys/socket.h>
 
@@ -13,6 +15,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -125,12 +128,104 @@ uint64_t cookie_of(const uint32_t (&c)[2]) {
 
 constexpr const char* kInet = "inet_diag";
 
+// An optional fixed-size value of a nested attribute: set when the payload
+// holds it, an Error naming the attribute when it is too short.
+template <typename T>
+Result<void> read_opt(const Attr& a, const char* attr_name, std::optional<T>& out) {
+  if (auto r = need(a, sizeof(T), kInet, attr_name); !r) return r;
+  out = load<T>(a.payload.data());
+  return {};
+}
+
+// INET_ULP_INFO_TLS (net/tls/tls_main.c tls_get_info()): u16 values and
+// two flags.
+Result<void> tls_attr(const Attr& a, TlsInfo& tls) {
+  switch (a.type) {
+    case TLS_INFO_VERSION:
+      return read_opt(a, "TLS_INFO_VERSION", tls.version);
+    case TLS_INFO_CIPHER:
+      return read_opt(a, "TLS_INFO_CIPHER", tls.cipher);
+    case TLS_INFO_RXCONF:
+      return read_opt(a, "TLS_INFO_RXCONF", tls.rxconf);
+    case TLS_INFO_TXCONF:
+      return read_opt(a, "TLS_INFO_TXCONF", tls.txconf);
+    case TLS_INFO_ZC_RO_TX:
+      tls.zc_ro_tx = true;
+      return {};
+    case TLS_INFO_RX_NO_PAD:
+      tls.rx_no_pad = true;
+      return {};
+    default:
+      return {};
+  }
+}
+
+// INET_ULP_INFO_MPTCP (net/mptcp/diag.c subflow_get_info()).
+Result<void> mptcp_subflow_attr(const Attr& a, MptcpSubflowInfo& sf) {
+  switch (a.type) {
+    case MPTCP_SUBFLOW_ATTR_TOKEN_REM:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_TOKEN_REM", sf.token_rem);
+    case MPTCP_SUBFLOW_ATTR_TOKEN_LOC:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_TOKEN_LOC", sf.token_loc);
+    case MPTCP_SUBFLOW_ATTR_MAP_SEQ:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_MAP_SEQ", sf.map_seq);
+    case MPTCP_SUBFLOW_ATTR_MAP_SFSEQ:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_MAP_SFSEQ", sf.map_sfseq);
+    case MPTCP_SUBFLOW_ATTR_SSN_OFFSET:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_SSN_OFFSET", sf.ssn_offset);
+    case MPTCP_SUBFLOW_ATTR_MAP_DATALEN:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_MAP_DATALEN", sf.map_datalen);
+    case MPTCP_SUBFLOW_ATTR_FLAGS:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_FLAGS", sf.flags);
+    case MPTCP_SUBFLOW_ATTR_ID_REM:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_ID_REM", sf.id_rem);
+    case MPTCP_SUBFLOW_ATTR_ID_LOC:
+      return read_opt(a, "MPTCP_SUBFLOW_ATTR_ID_LOC", sf.id_loc);
+    default:  // RELWRITE_SEQ, PAD: ss shows neither
+      return {};
+  }
+}
+
 Result<void> inet_ulp(const Attr& a, SockInfo& out) {
   // INET_DIAG_ULP_INFO nests INET_ULP_INFO_NAME and per-ULP details.
   return for_each_attr(a.payload, kInet, [&](const Attr& inner) -> Result<void> {
-    if (inner.type == INET_ULP_INFO_NAME) attr_string(inner, out.ulp);
-    return {};
+    switch (inner.type) {
+      case INET_ULP_INFO_NAME:
+        attr_string(inner, out.ulp);
+        return {};
+      case INET_ULP_INFO_TLS:
+        out.tls.emplace();
+        return for_each_attr(inner.payload, kInet,
+                             [&](const Attr& t) { return tls_attr(t, *out.tls); });
+      case INET_ULP_INFO_MPTCP:
+        out.mptcp_sf.emplace();
+        return for_each_attr(inner.payload, kInet,
+                             [&](const Attr& m) { return mptcp_subflow_attr(m, *out.mptcp_sf); });
+      default:
+        return {};
+    }
   });
+}
+
+// INET_DIAG_MD5SIG: an array of struct tcp_diag_md5sig, one per key
+// (net/ipv4/tcp_diag.c tcp_diag_put_md5sig()).
+Result<void> inet_md5sig(const Attr& a, SockInfo& out) {
+  constexpr size_t kEntry = sizeof(tcp_diag_md5sig);
+  if (a.payload.empty() || a.payload.size() % kEntry != 0) {
+    return malformed(kInet, "INET_DIAG_MD5SIG has " + std::to_string(a.payload.size()) +
+                                " bytes, not a whole number of " + std::to_string(kEntry) +
+                                "-byte keys");
+  }
+  for (size_t off = 0; off < a.payload.size(); off += kEntry) {
+    const auto m = load<tcp_diag_md5sig>(a.payload.data() + off);
+    Md5Key& k = out.md5keys.emplace_back();
+    k.family = m.tcpm_family;
+    k.prefixlen = m.tcpm_prefixlen;
+    k.keylen = std::min<uint16_t>(m.tcpm_keylen, Md5Key::kMaxKeyLen);
+    std::memcpy(k.addr.data(), m.tcpm_addr, k.addr.size());
+    std::memcpy(k.key.data(), m.tcpm_key, k.key.size());
+  }
+  return {};
 }
 
 Result<void> inet_cc(const Attr& a, SockInfo& out) {
@@ -190,6 +285,8 @@ Result<void> inet_attr(const Attr& a, SockInfo& out) {
       return inet_cc(a, out);
     case INET_DIAG_ULP_INFO:
       return inet_ulp(a, out);
+    case INET_DIAG_MD5SIG:
+      return inet_md5sig(a, out);
     case INET_DIAG_SHUTDOWN:
       if (auto r = need(a, 1, kInet, "INET_DIAG_SHUTDOWN"); !r) return r;
       out.shutdown = attr_u8(a);
@@ -229,7 +326,7 @@ Result<void> inet_attr(const Attr& a, SockInfo& out) {
       out.cgroup_id = attr_u64(a);
       out.has_cgroup = true;
       return {};
-    default:  // PAD, MD5SIG, SOCKOPT, BPF storages, ...: not ours to show
+    default:  // PAD, SOCKOPT, BPF storages, ...: not ours to show
       return {};
   }
 }
@@ -324,13 +421,32 @@ Result<void> unix_attr(const Attr& a, SockInfo& out) {
 
 constexpr const char* kPacket = "packet_diag";
 
+Result<void> packet_ring(const Attr& a, const char* attr_name, std::optional<PacketRing>& out) {
+  if (auto r = need(a, sizeof(packet_diag_ring), kPacket, attr_name); !r) return r;
+  const auto g = load<packet_diag_ring>(a.payload.data());
+  out = PacketRing{g.pdr_block_size, g.pdr_block_nr,    g.pdr_frame_size, g.pdr_frame_nr,
+                   g.pdr_retire_tmo, g.pdr_sizeof_priv, g.pdr_features};
+  return {};
+}
+
 Result<void> packet_attr(const Attr& a, SockInfo& out) {
   switch (a.type) {
     case PACKET_DIAG_INFO: {
       if (auto r = need(a, sizeof(packet_diag_info), kPacket, "PACKET_DIAG_INFO"); !r) return r;
-      out.ifindex = load<packet_diag_info>(a.payload.data()).pdi_index;
+      const auto i = load<packet_diag_info>(a.payload.data());
+      out.ifindex = i.pdi_index;
+      out.packet_info =
+          PacketInfo{i.pdi_version, i.pdi_reserve, i.pdi_copy_thresh, i.pdi_tstamp, i.pdi_flags};
       return {};
     }
+    case PACKET_DIAG_RX_RING:
+      return packet_ring(a, "PACKET_DIAG_RX_RING", out.rx_ring);
+    case PACKET_DIAG_TX_RING:
+      return packet_ring(a, "PACKET_DIAG_TX_RING", out.tx_ring);
+    case PACKET_DIAG_FANOUT:
+      if (auto r = need(a, 4, kPacket, "PACKET_DIAG_FANOUT"); !r) return r;
+      out.fanout = attr_u32(a);
+      return {};
     case PACKET_DIAG_UID:
       if (auto r = need(a, 4, kPacket, "PACKET_DIAG_UID"); !r) return r;
       out.uid = attr_u32(a);
@@ -340,7 +456,7 @@ Result<void> packet_attr(const Attr& a, SockInfo& out) {
       // ss's Recv-Q for packet sockets is the receive memory in use.
       out.recv_q = out.skmem[kRmemAlloc];
       return {};
-    default:
+    default:  // MCLIST, FILTER: ss shows neither with -e (FILTER only with -b)
       return {};
   }
 }

@@ -167,8 +167,11 @@ struct SockDiag::Query {
     Query q;
     q.body = Body::packet;
     q.req.packet.sdiag_family = AF_PACKET;
-    // MEMINFO always: ss takes the packet Recv-Q from it.
-    q.req.packet.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO;
+    // MEMINFO always: ss takes the packet Recv-Q from it. RING_CFG and
+    // FANOUT for -e's ring_rx/ring_tx/fanout, as ss asks; not FILTER, which
+    // ss shows only with -b (not supported here).
+    q.req.packet.pdiag_show =
+        PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT;
     q.req_len = sizeof(q.req.packet);
     q.what = "packet";
     return q;

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,69 @@ struct BbrInfo {
   uint32_t cwnd_gain = 0;    // << 8
 };
 
+// INET_ULP_INFO_TLS (linux/tls.h TLS_INFO_*, net/tls/tls_main.c
+// tls_get_info()): each part only when the kernel sent it. version and
+// cipher are the TLS_*_VERSION and TLS_CIPHER_* numbers, the confs
+// TLS_CONF_* (0 none, 1 sw, 2 hw, 3 hw-record).
+struct TlsInfo {
+  std::optional<uint16_t> version;
+  std::optional<uint16_t> cipher;
+  std::optional<uint16_t> rxconf;
+  std::optional<uint16_t> txconf;
+  bool zc_ro_tx = false;   // TLS_INFO_ZC_RO_TX: zero-copy sendfile on a hw TX path
+  bool rx_no_pad = false;  // TLS_INFO_RX_NO_PAD (TLS 1.3 only)
+};
+
+// INET_ULP_INFO_MPTCP: an MPTCP subflow's state (linux/mptcp.h
+// MPTCP_SUBFLOW_ATTR_*, net/mptcp/diag.c subflow_get_info()). The tokens
+// and ids come to CAP_NET_ADMIN only, and ss prints them only when all four
+// came.
+struct MptcpSubflowInfo {
+  std::optional<uint32_t> flags;  // MPTCP_SUBFLOW_FLAG_*
+  std::optional<uint32_t> token_rem;
+  std::optional<uint32_t> token_loc;
+  std::optional<uint8_t> id_rem;
+  std::optional<uint8_t> id_loc;
+  std::optional<uint64_t> map_seq;
+  std::optional<uint32_t> map_sfseq;
+  std::optional<uint32_t> ssn_offset;
+  std::optional<uint16_t> map_datalen;  // nla_put_u16 (ss reads a u32 over the padding)
+  bool has_tokens() const { return token_rem && token_loc && id_rem && id_loc; }
+};
+
+// One key of INET_DIAG_MD5SIG (struct tcp_diag_md5sig, linux/tcp.h): the
+// peer prefix it signs for and the key itself, which the kernel shows to
+// CAP_NET_ADMIN only.
+struct Md5Key {
+  static constexpr size_t kMaxKeyLen = 80;  // TCP_MD5SIG_MAXKEYLEN
+  uint8_t family = 0;
+  uint8_t prefixlen = 0;
+  uint16_t keylen = 0;  // bytes of `key` in use, at most kMaxKeyLen
+  std::array<uint8_t, 16> addr{};
+  std::array<uint8_t, kMaxKeyLen> key{};
+};
+
+// PACKET_DIAG_RX_RING / TX_RING (struct packet_diag_ring,
+// linux/packet_diag.h): a PACKET_RX_RING/PACKET_TX_RING mmap ring's shape.
+struct PacketRing {
+  uint32_t block_size = 0;
+  uint32_t block_nr = 0;
+  uint32_t frame_size = 0;
+  uint32_t frame_nr = 0;
+  uint32_t retire_tmo = 0;  // TPACKET_V3 block timeout, ms
+  uint32_t sizeof_priv = 0;
+  uint32_t features = 0;  // TPACKET_V3 feature request word
+};
+
+// PACKET_DIAG_INFO beyond the interface (struct packet_diag_info).
+struct PacketInfo {
+  uint32_t version = 0;  // TPACKET_V1 (0), V2 (1), V3 (2)
+  uint32_t reserve = 0;
+  uint32_t copy_thresh = 0;
+  uint32_t tstamp = 0;  // SOF_TIMESTAMPING_* of PACKET_TIMESTAMP
+  uint32_t flags = 0;   // PDI_RUNNING, PDI_AUXDATA, PDI_ORIGDEV, PDI_VNETHDR, PDI_LOSS
+};
+
 struct Endpoint {
   std::array<uint8_t, 16> addr{};  // network order; IPv4 in the first 4 bytes
   uint16_t port = 0;               // host order
@@ -119,8 +183,11 @@ struct SockInfo {
   bool has_tcp_info = false;
   uint32_t tcp_info_len = 0;  // bytes the kernel filled; fields past it are absent
   struct tcp_info tcp_info {};
-  std::string cong;  // INET_DIAG_CONG
-  std::string ulp;   // INET_DIAG_ULP_INFO name ("tls", "mptcp"); "" when none
+  std::string cong;            // INET_DIAG_CONG
+  std::string ulp;             // INET_DIAG_ULP_INFO name ("tls", "mptcp"); "" when none
+  std::optional<TlsInfo> tls;  // INET_ULP_INFO_TLS
+  std::optional<MptcpSubflowInfo> mptcp_sf;  // INET_ULP_INFO_MPTCP
+  std::vector<Md5Key> md5keys;               // INET_DIAG_MD5SIG; empty when none
   bool has_vegas = false;
   VegasInfo vegas;
   bool has_dctcp = false;
@@ -162,7 +229,13 @@ struct SockInfo {
   std::vector<uint32_t> unix_pending_peers;
 
   // PACKET
-  uint16_t packet_protocol = 0;  // host order ETH_P_*
+  uint16_t packet_protocol = 0;           // host order ETH_P_*
+  std::optional<PacketInfo> packet_info;  // PACKET_DIAG_INFO
+  std::optional<PacketRing> rx_ring;      // PACKET_DIAG_RX_RING: only with a ring set up
+  std::optional<PacketRing> tx_ring;      // PACKET_DIAG_TX_RING
+  // PACKET_DIAG_FANOUT: the group id in the low 16 bits, PACKET_FANOUT_*
+  // type above (net/packet/diag.c pdiag_put_fanout()).
+  std::optional<uint32_t> fanout;
 
   // NETLINK (struct netlink_diag_msg, linux/netlink_diag.h)
   uint8_t netlink_protocol = 0;  // NETLINK_ROUTE, NETLINK_SOCK_DIAG, ...
@@ -173,20 +246,23 @@ struct SockInfo {
   bool has_netlink_groups = false;
   uint64_t netlink_groups = 0;  // first word of NETLINK_DIAG_GROUPS (groups 1-64)
 
-  // Back to a fresh SockInfo, keeping the strings' capacity: the dumper
-  // reuses one SockInfo for every socket of a dump.
+  // Back to a fresh SockInfo, keeping the strings' and the key list's
+  // capacity: the dumper reuses one SockInfo for every socket of a dump.
   void clear() {
     std::string c = std::move(cong), u = std::move(ulp), p = std::move(unix_path);
     std::vector<uint32_t> pending = std::move(unix_pending_peers);
+    std::vector<Md5Key> k = std::move(md5keys);
     *this = SockInfo{};
     cong = std::move(c);
     ulp = std::move(u);
     unix_path = std::move(p);
     unix_pending_peers = std::move(pending);
+    md5keys = std::move(k);
     cong.clear();
     ulp.clear();
     unix_path.clear();
     unix_pending_peers.clear();
+    md5keys.clear();
   }
 
   bool is_inet() const {

@@ -39,10 +39,12 @@
 #include "output/cgroup_text.h"
 #include "output/endpoint_text.h"
 #include "output/names.h"
+#include "output/packet_text.h"
 #include "output/skmem_text.h"
 #include "output/snapshot_writer.h"
 #include "output/tcp_info_text.h"
 #include "output/timer_text.h"
+#include "output/ulp_text.h"
 #include "output/users_text.h"
 
 namespace sstrace::output {
@@ -464,12 +466,11 @@ class TextWriter final : public SnapshotWriter {
       if (!fmt_.oneline) t += "\n\t";
       if (fmt_.memory) append_skmem_text(t, s);
       if (fmt_.info) append_tcp_info_text(t, s, fmt_.timer || fmt_.extended, fmt_.numeric);
-      // INET_DIAG_ULP_INFO comes unasked (to CAP_NET_ADMIN); ss names it
-      // with -m or -i. Its TLS details are not in SockInfo.
-      if (!s.ulp.empty()) {
-        t += " tcp-ulp-";
-        t += s.ulp;
-      }
+      // INET_DIAG_MD5SIG and INET_DIAG_ULP_INFO come with INET_DIAG_INFO
+      // (MD5 keys to CAP_NET_ADMIN only); ss prints whatever came with -m
+      // or -i.
+      append_md5keys_text(t, s, fmt_.resolve);
+      append_ulp_text(t, s);
     }
   }
 
@@ -559,7 +560,10 @@ class TextWriter final : public SnapshotWriter {
   }
 
   void packet_details(const SockInfo& s, std::string& t) const {
-    if (fmt_.extended) append_identity(t, s);
+    if (fmt_.extended) {
+      append_identity(t, s);
+      append_packet_details_text(t, s, fmt_.oneline);
+    }
     if (fmt_.memory) append_skmem_text(t, s);
   }
 

@@ -9,8 +9,10 @@
 #include "output/cgroup_text.h"
 #include "output/endpoint_text.h"
 #include "output/names.h"
+#include "output/packet_text.h"
 #include "output/tcp_info_view.h"
 #include "output/timer_text.h"
+#include "output/ulp_text.h"
 
 namespace sstrace::output {
 
@@ -197,6 +199,107 @@ void write_cong_details(JsonWriter& w, const SockInfo& s) {
   }
 }
 
+// A TLS version or conf as ss words it, "unknown(N)" for the others.
+std::string tls_word(const std::string& name, uint16_t v) {
+  return name.empty() ? "unknown(" + std::to_string(v) + ")" : name;
+}
+
+void write_tls(JsonWriter& w, const diag::TlsInfo& tls) {
+  w.key("tls").begin_object();
+  if (tls.version) {
+    w.field("version", tls_word(tls_version_name(*tls.version), *tls.version));
+    w.field("version_id", *tls.version);
+  }
+  if (tls.cipher) {
+    if (std::string name = tls_cipher_name(*tls.cipher); !name.empty()) w.field("cipher", name);
+    w.field("cipher_id", *tls.cipher);
+  }
+  if (tls.rxconf) w.field("rxconf", tls_word(tls_conf_name(*tls.rxconf), *tls.rxconf));
+  if (tls.txconf) w.field("txconf", tls_word(tls_conf_name(*tls.txconf), *tls.txconf));
+  w.field("zc_ro_tx", tls.zc_ro_tx);
+  w.field("rx_no_pad", tls.rx_no_pad);
+  w.end_object();
+}
+
+void write_mptcp_subflow(JsonWriter& w, const diag::MptcpSubflowInfo& sf) {
+  w.key("mptcp_subflow").begin_object();
+  if (sf.flags) {
+    w.field("flags", mptcp_subflow_flags_text(*sf.flags));
+    w.field("flags_raw", *sf.flags);
+  }
+  auto opt = [&](const char* name, const auto& v) {
+    if (v) w.field(name, static_cast<uint64_t>(*v));
+  };
+  opt("token_rem", sf.token_rem);
+  opt("id_rem", sf.id_rem);
+  opt("token_loc", sf.token_loc);
+  opt("id_loc", sf.id_loc);
+  opt("map_seq", sf.map_seq);
+  opt("map_sfseq", sf.map_sfseq);
+  opt("ssn_offset", sf.ssn_offset);
+  opt("map_datalen", sf.map_datalen);
+  w.end_object();
+}
+
+// The keys' peers, not the keys: a snapshot line goes to log pipelines,
+// which are no place for TCP-MD5 secrets (ss prints them, to root only).
+void write_md5keys(JsonWriter& w, const SockInfo& s) {
+  w.key("md5keys").begin_array();
+  for (const diag::Md5Key& k : s.md5keys) {
+    w.begin_object();
+    w.field("addr", addr_text(k.family, k.addr));
+    w.field("prefixlen", k.prefixlen);
+    w.field("keylen", k.keylen);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_ulp_details(JsonWriter& w, const SockInfo& s) {
+  if (!s.md5keys.empty()) write_md5keys(w, s);
+  if (s.tls) write_tls(w, *s.tls);
+  if (s.mptcp_sf) write_mptcp_subflow(w, *s.mptcp_sf);
+}
+
+void write_packet_ring(JsonWriter& w, const char* name, const diag::PacketRing& r) {
+  w.key(name).begin_object();
+  w.field("block_size", r.block_size);
+  w.field("block_nr", r.block_nr);
+  w.field("frame_size", r.frame_size);
+  w.field("frame_nr", r.frame_nr);
+  w.field("retire_tmo_ms", r.retire_tmo);
+  w.field("sizeof_priv", r.sizeof_priv);
+  w.field("features", r.features);
+  w.end_object();
+}
+
+void write_packet_info(JsonWriter& w, const diag::PacketInfo& i) {
+  w.field("tpacket_version", i.version);
+  w.field("copy_thresh", i.copy_thresh);
+  w.field("reserve", i.reserve);
+  w.field("tstamp", i.tstamp);
+  w.key("packet_flags").begin_array();
+  for (const PacketFlagName& f : kPacketFlagNames)
+    if (i.flags & f.bit) w.value(f.name);
+  w.end_array();
+}
+
+void write_fanout(JsonWriter& w, uint32_t fanout) {
+  const auto type = static_cast<uint16_t>(fanout >> 16);
+  w.key("fanout").begin_object();
+  w.field("id", fanout & 0xffff);
+  if (std::string name = packet_fanout_type_name(type); !name.empty()) w.field("type", name);
+  w.field("type_id", type);
+  w.end_object();
+}
+
+void write_packet_details(JsonWriter& w, const SockInfo& s) {
+  if (s.packet_info) write_packet_info(w, *s.packet_info);
+  if (s.rx_ring) write_packet_ring(w, "rx_ring", *s.rx_ring);
+  if (s.tx_ring) write_packet_ring(w, "tx_ring", *s.tx_ring);
+  if (s.fanout) write_fanout(w, *s.fanout);
+}
+
 void write_kind_specific(JsonWriter& w, const SockInfo& s) {
   if (s.is_inet() && s.ifindex) {
     w.field("ifindex", s.ifindex);
@@ -207,6 +310,7 @@ void write_kind_specific(JsonWriter& w, const SockInfo& s) {
     w.field("packet_protocol", s.packet_protocol);
     w.field("ifindex", s.ifindex);
     if (s.ifindex) w.field("dev", if_name(s.ifindex));
+    write_packet_details(w, s);
   }
   if (s.is_netlink()) {
     w.field("netlink_protocol", s.netlink_protocol);
@@ -318,6 +422,7 @@ void write_sock_fields(JsonWriter& w, const SockInfo& s, std::span<const sys::So
   if (s.has_meminfo && !s.has_skmem) write_meminfo(w, s);
   if (!s.cong.empty()) w.field("cong", s.cong);
   if (!s.ulp.empty()) w.field("ulp", s.ulp);
+  write_ulp_details(w, s);
   if (s.has_tcp_info) write_tcp_info(w, s);
   write_cong_details(w, s);
   write_users(w, users);

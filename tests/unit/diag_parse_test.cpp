@@ -647,6 +647,215 @@ TEST(DiagParse, random_corruption_is_survived) {
   }
 }
 
+// ---- TLS/MPTCP ULP details, TCP-MD5 keys, packet rings and fanout ----------
+
+// linux/inet_diag.h: INET_DIAG_MD5SIG = 18; INET_ULP_INFO_NAME 1, _TLS 2,
+// _MPTCP 3. linux/tls.h: TLS_INFO_VERSION 1, CIPHER 2, TXCONF 3, RXCONF 4,
+// ZC_RO_TX 5, RX_NO_PAD 6. linux/mptcp.h: MPTCP_SUBFLOW_ATTR_TOKEN_REM 1,
+// TOKEN_LOC 2, MAP_SEQ 4, MAP_SFSEQ 5, SSN_OFFSET 6, MAP_DATALEN 7, FLAGS 8,
+// ID_REM 9, ID_LOC 10.
+constexpr uint16_t kInetMd5sig = 18, kUlpName = 1, kUlpTls = 2, kUlpMptcp = 3;
+constexpr uint16_t kNested = 0x8000;
+
+Buf u16s(uint16_t v) { return Writer().u16(v).b; }
+
+Writer established_v4() {
+  InetMsg m;
+  m.src = v4("10.0.0.1");
+  m.dst = v4("10.0.0.2");
+  m.sport = 179;
+  m.dport = 40000;
+  return m.body();
+}
+
+TEST(DiagParse, tls_ulp_details) {
+  Buf tls = Writer()
+                .attr(1, u16s(0x0304))
+                .attr(2, u16s(52))
+                .attr(3, u16s(2))
+                .attr(4, u16s(1))
+                .attr(5, {})
+                .attr(6, {})
+                .b;
+  Buf ulp = Writer().attr(kUlpName, str0("tls")).attr(kUlpTls | kNested, tls).b;
+  Writer w = established_v4();
+  w.attr(kInetUlpInfo | kNested, ulp);
+  SockInfo s;
+  auto r = parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s);
+  ASSERT_TRUE(r) << r.error().str();
+  EXPECT_EQ(s.ulp, "tls");
+  ASSERT_TRUE(s.tls);
+  EXPECT_EQ(s.tls->version, 0x0304);
+  EXPECT_EQ(s.tls->cipher, 52);
+  EXPECT_EQ(s.tls->txconf, 2);
+  EXPECT_EQ(s.tls->rxconf, 1);
+  EXPECT_TRUE(s.tls->zc_ro_tx);
+  EXPECT_TRUE(s.tls->rx_no_pad);
+  EXPECT_FALSE(s.mptcp_sf);
+
+  // The next socket of the dump starts clean.
+  ASSERT_TRUE(parse_inet(nlmsg(kSockDiagByFamily, established_v4().b), SockKind::tcp, s));
+  EXPECT_EQ(s.ulp, "");
+  EXPECT_FALSE(s.tls);
+}
+
+TEST(DiagParse, tls_attribute_too_short_is_an_error) {
+  Buf tls = Writer().attr(1, u8s(3)).b;  // a u16 cut to one byte
+  Buf ulp = Writer().attr(kUlpName, str0("tls")).attr(kUlpTls | kNested, tls).b;
+  Writer w = established_v4();
+  w.attr(kInetUlpInfo | kNested, ulp);
+  SockInfo s;
+  auto r = parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().str().find("TLS_INFO_VERSION"), std::string::npos) << r.error().str();
+}
+
+TEST(DiagParse, mptcp_subflow_ulp_details) {
+  Buf sf = Writer()
+               .attr(1, u32s(0xaabbccdd))
+               .attr(2, u32s(0x11223344))
+               .attr(3, u32s(99))  // RELWRITE_SEQ: ss shows none
+               .attr(4, u64s(0x1122334455667788ull))
+               .attr(5, u32s(0x10))
+               .attr(6, u32s(0x20))
+               .attr(7, u16s(0x30))  // MAP_DATALEN is a u16
+               .attr(8, u32s(0xc3))
+               .attr(9, u8s(1))
+               .attr(10, u8s(2))
+               .b;
+  Buf ulp = Writer().attr(kUlpName, str0("mptcp")).attr(kUlpMptcp | kNested, sf).b;
+  Writer w = established_v4();
+  w.attr(kInetUlpInfo | kNested, ulp);
+  SockInfo s;
+  auto r = parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s);
+  ASSERT_TRUE(r) << r.error().str();
+  EXPECT_EQ(s.ulp, "mptcp");
+  ASSERT_TRUE(s.mptcp_sf);
+  EXPECT_EQ(s.mptcp_sf->token_rem, 0xaabbccddu);
+  EXPECT_EQ(s.mptcp_sf->token_loc, 0x11223344u);
+  EXPECT_EQ(s.mptcp_sf->map_seq, 0x1122334455667788ull);
+  EXPECT_EQ(s.mptcp_sf->map_sfseq, 0x10u);
+  EXPECT_EQ(s.mptcp_sf->ssn_offset, 0x20u);
+  EXPECT_EQ(s.mptcp_sf->map_datalen, 0x30u);
+  EXPECT_EQ(s.mptcp_sf->flags, 0xc3u);
+  EXPECT_EQ(s.mptcp_sf->id_rem, 1);
+  EXPECT_EQ(s.mptcp_sf->id_loc, 2);
+  EXPECT_TRUE(s.mptcp_sf->has_tokens());
+}
+
+// struct tcp_diag_md5sig: family, prefixlen, keylen, addr[4], key[80].
+Buf md5sig(uint8_t family, uint8_t prefixlen, const Buf& address, const std::string& key) {
+  Writer w;
+  w.u8(family).u8(prefixlen).u16(static_cast<uint16_t>(key.size())).bytes(address);
+  w.raw(key.data(), key.size()).zeros(80 - key.size());
+  return w.b;
+}
+
+TEST(DiagParse, md5_keys) {
+  Buf keys = md5sig(AF_INET, 32, v4("10.0.0.2"), "secret");
+  Buf second = md5sig(AF_INET6, 48, v6("2001:db8::"), "other");
+  keys.insert(keys.end(), second.begin(), second.end());
+  Writer w = established_v4();
+  w.attr(kInetMd5sig, keys);
+  SockInfo s;
+  auto r = parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s);
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_EQ(s.md5keys.size(), 2u);
+  EXPECT_EQ(s.md5keys[0].family, AF_INET);
+  EXPECT_EQ(s.md5keys[0].prefixlen, 32);
+  EXPECT_EQ(s.md5keys[0].keylen, 6);
+  EXPECT_EQ(std::string(s.md5keys[0].key.begin(), s.md5keys[0].key.begin() + 6), "secret");
+  EXPECT_EQ(Buf(s.md5keys[0].addr.begin(), s.md5keys[0].addr.end()), v4("10.0.0.2"));
+  EXPECT_EQ(s.md5keys[1].family, AF_INET6);
+  EXPECT_EQ(s.md5keys[1].prefixlen, 48);
+  EXPECT_EQ(Buf(s.md5keys[1].addr.begin(), s.md5keys[1].addr.end()), v6("2001:db8::"));
+
+  // clear() keeps the list's room but not its keys.
+  ASSERT_TRUE(parse_inet(nlmsg(kSockDiagByFamily, established_v4().b), SockKind::tcp, s));
+  EXPECT_TRUE(s.md5keys.empty());
+}
+
+TEST(DiagParse, md5_keys_cut_short_is_an_error) {
+  Buf keys = md5sig(AF_INET, 32, v4("10.0.0.2"), "secret");
+  keys.resize(keys.size() - 1);
+  Writer w = established_v4();
+  w.attr(kInetMd5sig, keys);
+  SockInfo s;
+  auto r = parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().str().find("INET_DIAG_MD5SIG"), std::string::npos) << r.error().str();
+}
+
+TEST(DiagParse, md5_key_length_is_capped_at_the_key_array) {
+  Buf keys = md5sig(AF_INET, 32, v4("10.0.0.2"), "k");
+  keys[2] = 0xff;  // keylen 0x00ff > TCP_MD5SIG_MAXKEYLEN
+  Writer w = established_v4();
+  w.attr(kInetMd5sig, keys);
+  SockInfo s;
+  ASSERT_TRUE(parse_inet(nlmsg(kSockDiagByFamily, w.b), SockKind::tcp, s));
+  ASSERT_EQ(s.md5keys.size(), 1u);
+  EXPECT_EQ(s.md5keys[0].keylen, 80);
+}
+
+// linux/packet_diag.h: PACKET_DIAG_RX_RING 2, TX_RING 3, FANOUT 4.
+constexpr uint16_t kPacketRxRing = 2, kPacketTxRing = 3, kPacketFanout = 4;
+
+// struct packet_diag_ring: block_size, block_nr, frame_size, frame_nr,
+// retire_tmo, sizeof_priv, features.
+Buf ring(uint32_t base) {
+  Writer w;
+  for (uint32_t i = 0; i < 7; i++) w.u32(base + i);
+  return w.b;
+}
+
+TEST(DiagParse, packet_info_rings_and_fanout) {
+  Writer w = packet_body(SOCK_RAW, 0x0003, 77, 0x56);
+  w.attr(kPacketInfo, Writer().u32(3).u32(2).u32(16).u32(128).u32(4).u32(0x13).b);
+  w.attr(kPacketRxRing, ring(100));
+  w.attr(kPacketTxRing, ring(200));
+  w.attr(kPacketFanout, u32s(3u << 16 | 42));
+  w.attr(kPacketMeminfo, skmem(0));
+  SockInfo s;
+  auto r = parse_packet(nlmsg(kSockDiagByFamily, w.b), s);
+  ASSERT_TRUE(r) << r.error().str();
+  EXPECT_EQ(s.ifindex, 3u);
+  ASSERT_TRUE(s.packet_info);
+  EXPECT_EQ(s.packet_info->version, 2u);
+  EXPECT_EQ(s.packet_info->reserve, 16u);
+  EXPECT_EQ(s.packet_info->copy_thresh, 128u);
+  EXPECT_EQ(s.packet_info->tstamp, 4u);
+  EXPECT_EQ(s.packet_info->flags, 0x13u);
+  ASSERT_TRUE(s.rx_ring);
+  EXPECT_EQ(s.rx_ring->block_size, 100u);
+  EXPECT_EQ(s.rx_ring->block_nr, 101u);
+  EXPECT_EQ(s.rx_ring->frame_size, 102u);
+  EXPECT_EQ(s.rx_ring->frame_nr, 103u);
+  EXPECT_EQ(s.rx_ring->retire_tmo, 104u);
+  EXPECT_EQ(s.rx_ring->sizeof_priv, 105u);
+  EXPECT_EQ(s.rx_ring->features, 106u);
+  ASSERT_TRUE(s.tx_ring);
+  EXPECT_EQ(s.tx_ring->block_size, 200u);
+  EXPECT_EQ(s.fanout, 3u << 16 | 42);
+
+  // A socket without rings or fanout has neither.
+  ASSERT_TRUE(parse_packet(nlmsg(kSockDiagByFamily, packet_body(SOCK_RAW, 3, 1, 1).b), s));
+  EXPECT_FALSE(s.packet_info);
+  EXPECT_FALSE(s.rx_ring);
+  EXPECT_FALSE(s.tx_ring);
+  EXPECT_FALSE(s.fanout);
+}
+
+TEST(DiagParse, packet_ring_cut_short_is_an_error) {
+  Writer w = packet_body(SOCK_RAW, 0x0003, 77, 0x56);
+  Buf cut = ring(1);
+  cut.resize(24);
+  w.attr(kPacketTxRing, cut);
+  SockInfo s;
+  auto r = parse_packet(nlmsg(kSockDiagByFamily, w.b), s);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().str().find("PACKET_DIAG_TX_RING"), std::string::npos) << r.error().str();
+}
+
 // ---- found by tests/fuzz/diag_fuzz.cpp -------------------------------------
 // Each input the fuzzer crashed on, as a message that a kernel (or a -D file)
 // could send, parsed and then written as the snapshot's JSON fields: a parsed
