@@ -695,6 +695,11 @@ void LiveStream::finish(uint64_t now) {
                  "sstrace: %llu state changes interrupted another on their CPU and were "
                  "handled by the second program\n",
                  static_cast<unsigned long long>(tracer_->rescued_runs()));
+  if (opts_.verbose)
+    std::fprintf(stderr,
+                 "sstrace: %llu connections in a closing state ended with no record of it; "
+                 "a lookup found them gone (inferred CLOSE)\n",
+                 static_cast<unsigned long long>(table_.unseen_ends()));
   if (!write_events_) {
     flush();  // -s --quiet: the last summaries
     report_lost_on_stderr();

@@ -68,7 +68,10 @@ struct Connection {
   Direction dir = Direction::unknown;
   uint64_t state_since_ns = 0;  // CLOCK_MONOTONIC; 0 = unknown
   uint64_t born_ns = 0;         // CLOCK_MONOTONIC; 0 = unknown (older than sstrace)
-  uint64_t check_at_ns = 0;     // minisocket: when to ask the kernel whether it is gone
+  // When to ask the kernel whether it is gone: a minisocket when its timer
+  // should have fired; a full socket gone quiet in a closing state.
+  uint64_t check_at_ns = 0;
+  uint64_t quiet_gap_ns = 0;    // closing full socket: the wait before the next look
   uint64_t known_since_ns = 0;  // when we learned of it in its current form (dump, handover)
   // Its 4-tuple was compared with the timewait minisockets' (a new
   // connection taking over a TIME-WAIT's ports kills it): done once, when

@@ -441,6 +441,7 @@ void ConnectionTable::apply_state(const sstrace_record& r) {
     return;
   }
   index(c);
+  watch_closing(c, r.ts_ns);
   kill_reused_minisocket(c, r.ts_ns);
 }
 
@@ -648,7 +649,42 @@ void ConnectionTable::schedule_check(Connection& c, uint64_t check_at_ns) {
 
 const Connection* ConnectionTable::scheduled(const DueCheck& d) const {
   const Connection* c = find(d.key);
-  return c && c->minisocket && c->check_at_ns == d.check_at_ns ? c : nullptr;
+  if (!c || c->check_at_ns != d.check_at_ns) return nullptr;
+  return c->minisocket || is_closing_state(c->state) ? c : nullptr;
+}
+
+bool is_closing_state(uint8_t state) {
+  return state == TcpState::kFinWait1 || state == TcpState::kFinWait2 ||
+         state == TcpState::kClosing || state == TcpState::kLastAck;
+}
+
+void ConnectionTable::watch_closing(Connection& c, uint64_t now_ns) {
+  if (c.minisocket || !is_closing_state(c.state)) {
+    c.quiet_gap_ns = 0;
+    if (!c.minisocket) c.check_at_ns = 0;  // what is in the heap is stale now
+    return;
+  }
+  c.quiet_gap_ns = kClosingQuietNs;
+  schedule_check(c, now_ns + c.quiet_gap_ns);
+}
+
+void ConnectionTable::closing_checked(Connection& c, const diag::SockInfo* found, uint64_t now_ns) {
+  if (!found) {
+    // Gone, and no record said how: the kernel's end of it reached none of
+    // our programs. The table follows the kernel, inferred.
+    ++unseen_ends_;
+    const SockKey key = c.key;  // forget() buries c
+    forget(key, now_ns);
+    return;
+  }
+  if (reconcile_with(*found, now_ns)) {
+    // A state no record told us of: a timewait minisocket schedules its own
+    // look, a full socket in another closing state starts a new wait.
+    if (!c.minisocket) watch_closing(c, now_ns);
+    return;
+  }
+  c.quiet_gap_ns = std::min(2 * c.quiet_gap_ns, kClosingQuietMaxNs);
+  schedule_check(c, now_ns + c.quiet_gap_ns);
 }
 
 const std::vector<DueMinisocket>& ConnectionTable::minisockets_due(uint64_t now_ns) {
@@ -670,7 +706,11 @@ const std::vector<DueMinisocket>& ConnectionTable::minisockets_due(uint64_t now_
 void ConnectionTable::minisocket_checked(const SockKey& key, const diag::SockInfo* found,
                                          uint64_t now_ns) {
   auto it = conns_.find(key);
-  if (it == conns_.end() || !it->second.minisocket) return;
+  if (it == conns_.end()) return;
+  if (!it->second.minisocket) {
+    if (is_closing_state(it->second.state)) closing_checked(it->second, found, now_ns);
+    return;
+  }
   Connection& c = it->second;
   ReportedState from{c.state, true};
   int64_t old_us = c.state_since_ns && now_ns > c.state_since_ns

@@ -40,6 +40,18 @@ inline constexpr uint64_t kFinWait2PollNs = 250'000'000;
 // port depending on which came first (the filter e2e test saw both).
 inline constexpr uint64_t kHeldSynSentNs = 1'500'000'000;
 
+// A full socket in a closing state (FIN-WAIT-1, FIN-WAIT-2, CLOSING,
+// LAST-ACK) is moved on by the kernel by itself, by its timers at the
+// latest. One that no record has moved on for this long is looked up like
+// a minisocket: the kernel sometimes ends a connection without running our
+// programs for it, and counts nothing (docs/ARCHITECTURE.md, "Ends no
+// program saw"). A socket still there is asked again after twice the
+// wait, up to the maximum (an orphan retransmitting its FIN to a dead peer
+// lives minutes; a half-closed FIN-WAIT-2 lives as long as its owner).
+inline constexpr uint64_t kClosingQuietNs = 10'000'000'000;
+inline constexpr uint64_t kClosingQuietMaxNs = 320'000'000'000;
+bool is_closing_state(uint8_t state);
+
 // When to next ask the kernel about a minisocket in `state` whose timer
 // fires in `expires_ns`.
 uint64_t minisocket_next_check(uint64_t now_ns, uint8_t state, uint64_t expires_ns);
@@ -92,7 +104,8 @@ class ConnectionTable {
   void set_reset_reason_names(std::vector<std::string> names);
 
   // Minisockets due for a look (their timer should have fired by now; every
-  // minisocket for UINT64_MAX), earliest first. Costs what is due, not the
+  // minisocket for UINT64_MAX), earliest first, and closing full sockets no
+  // record has moved on for a while (kClosingQuietNs). Costs what is due, not the
   // table's size. The list is valid until the next call; a minisocket in it
   // that gets no minisocket_checked() (its lookup failed) is due again in
   // the next call.
@@ -106,6 +119,9 @@ class ConnectionTable {
   // Takes the dump's view, with an inferred state event, when it differs
   // (then true).
   bool reconcile_with(const diag::SockInfo& s, uint64_t now_ns);
+  // Closing full sockets a lookup found gone: their end reached no program
+  // (reported as inferred changes to CLOSE).
+  uint64_t unseen_ends() const { return unseen_ends_; }
   // Entries a full dump did not show: gone without a tracepoint telling us.
   // Returns how many.
   size_t forget_missing(const std::unordered_map<SockKey, bool, SockKeyHash>& seen,
@@ -191,6 +207,9 @@ class ConnectionTable {
     bool operator()(const DueCheck& a, const DueCheck& b) const;
   };
   void schedule_check(Connection& c, uint64_t check_at_ns);
+  // A closing full socket: looked up after it has been quiet for a while.
+  void watch_closing(Connection& c, uint64_t now_ns);
+  void closing_checked(Connection& c, const diag::SockInfo* found, uint64_t now_ns);
   const Connection* scheduled(const DueCheck& d) const;  // null: a stale entry
 
   void emit_state(const Connection& c, uint64_t ts, ReportedState from, ReportedState to,
@@ -214,6 +233,7 @@ class ConnectionTable {
   std::unordered_set<SockKey, SockKeyHash> requests_;
   std::priority_queue<DueCheck, std::vector<DueCheck>, LaterCheck> checks_;
   std::vector<DueMinisocket> due_;  // the last minisockets_due() answer
+  uint64_t unseen_ends_ = 0;
   std::unordered_map<SockKey, HeldSynSent, SockKeyHash> held_;
   std::deque<SockKey> held_order_;  // in arrival order: oldest first
   uint16_t ephemeral_lo_ = 0, ephemeral_hi_ = 0;

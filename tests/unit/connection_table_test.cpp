@@ -411,6 +411,65 @@ TEST_F(TableTest, an_unanswered_minisocket_is_due_again_at_the_next_sweep) {
   EXPECT_EQ(table.minisockets_due(t + 1 + kMinisocketRecheckNs).size(), 1u);
 }
 
+// The kernel sometimes ends a connection without our programs seeing it
+// (docs/ARCHITECTURE.md, "Ends no program saw"): a closing full socket that
+// no record moves on is looked up once it has been quiet for a while.
+TEST_F(TableTest, a_closing_socket_gone_quiet_is_looked_up_and_ended_when_gone) {
+  table.apply(state_rec(70, kEstablished, kFinWait1, 100));
+  EXPECT_TRUE(table.minisockets_due(100 + kClosingQuietNs - 1).empty());
+  ASSERT_EQ(cookies_of(table.minisockets_due(100 + kClosingQuietNs)), (std::vector<uint64_t>{70}));
+  table.minisocket_checked({kNetns, 70}, nullptr, 100 + kClosingQuietNs);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].type, EventType::state);
+  EXPECT_EQ(events[1].old_state, kFinWait1);
+  EXPECT_EQ(events[1].new_state, kClose);
+  EXPECT_TRUE(events[1].inferred);
+  EXPECT_EQ(table.find({kNetns, 70}), nullptr);
+  EXPECT_EQ(table.unseen_ends(), 1u);
+  EXPECT_TRUE(table.minisockets_due(UINT64_MAX).empty());
+}
+
+TEST_F(TableTest, a_closing_socket_still_there_is_asked_again_later_and_later) {
+  table.apply(state_rec(71, kCloseWait, kLastAck, 100));
+  uint64_t t = 100 + kClosingQuietNs;
+  ASSERT_EQ(table.minisockets_due(t).size(), 1u);
+  diag::SockInfo s = dumped(71, kLastAck);
+  table.minisocket_checked({kNetns, 71}, &s, t);
+  EXPECT_EQ(events.size(), 1u);  // nothing changed: nothing said
+  EXPECT_TRUE(table.minisockets_due(t + 2 * kClosingQuietNs - 1).empty());
+  ASSERT_EQ(table.minisockets_due(t + 2 * kClosingQuietNs).size(), 1u);
+  table.minisocket_checked({kNetns, 71}, &s, t + 2 * kClosingQuietNs);
+  EXPECT_TRUE(table.minisockets_due(t + 6 * kClosingQuietNs - 1).empty());
+  EXPECT_EQ(table.minisockets_due(t + 6 * kClosingQuietNs).size(), 1u);
+  EXPECT_EQ(table.unseen_ends(), 0u);
+}
+
+TEST_F(TableTest, a_closing_socket_found_in_time_wait_becomes_that_minisocket) {
+  table.apply(state_rec(72, kEstablished, kFinWait1, 100));
+  uint64_t t = 100 + kClosingQuietNs;
+  ASSERT_EQ(table.minisockets_due(t).size(), 1u);
+  diag::SockInfo tw = still_there(72, 50'000);
+  table.minisocket_checked({kNetns, 72}, &tw, t);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].old_state, kFinWait1);
+  EXPECT_EQ(events[1].new_state, kTimeWait);
+  EXPECT_TRUE(events[1].new_minisocket);
+  EXPECT_TRUE(events[1].inferred);
+  // From here on a minisocket: looked up when its timer says.
+  EXPECT_TRUE(table.minisockets_due(t + 50'000'000'000 - 1).empty());
+  EXPECT_EQ(table.minisockets_due(t + 50'000'000'000).size(), 1u);
+}
+
+TEST_F(TableTest, a_closing_socket_a_record_moves_on_is_not_looked_up) {
+  table.apply(state_rec(73, kEstablished, kFinWait1, 100));
+  table.apply(state_rec(73, kFinWait1, kFinWait2, 200));
+  table.apply(state_rec(73, kFinWait2, kClose, 300));  // no timewait: gone
+  EXPECT_TRUE(table.minisockets_due(UINT64_MAX).empty());
+  // Out of the closing states again (a CLOSE-WAIT is the process's to end).
+  table.apply(state_rec(74, kEstablished, kCloseWait, 100));
+  EXPECT_TRUE(table.minisockets_due(UINT64_MAX).empty());
+}
+
 TEST_F(TableTest, a_stale_timer_entry_is_skipped) {
   // Killed by the reuse of its tuple: its timer entry outlives it.
   table.apply(time_wait_handover(54, 100, 40000));
