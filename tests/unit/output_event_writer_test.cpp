@@ -345,5 +345,31 @@ TEST(EventLost, both_writers_split_the_count_by_cause) {
       << line;
 }
 
+TEST(EventLost, both_writers_name_records_the_reader_queue_refused) {
+  model::Event e;
+  e.type = model::EventType::lost;
+  e.ringbuf_full = 1;
+  e.missed_runs = 2;
+  e.queue_full = 300;
+  e.count = 303;
+  sys::WallClock clock;
+  Captured json;
+  auto jw = make_json_event_writer(json.file(), clock);
+  jw->write(e);
+  ASSERT_TRUE(jw->flush());
+  const auto j = nlohmann::json::parse(json.lines().at(0));
+  EXPECT_EQ(j["count"], 303);
+  EXPECT_EQ(j["queue_full"], 300);
+  Captured text;
+  auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
+  tw->write(e);
+  ASSERT_TRUE(tw->flush());
+  const std::string line = text.lines().at(0);
+  EXPECT_NE(line.find("303 events lost (1 ring buffer full: try --ringbuf-kib; 2 runs skipped by "
+                      "the kernel; 300 reader queue full: the output is too slow)"),
+            std::string::npos)
+      << line;
+}
+
 }  // namespace
 }  // namespace sstrace::output
