@@ -285,6 +285,8 @@ Result<int> Tracer::drain() {
   return n < 0 ? 0 : n;
 }
 
+int Tracer::ring_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+
 namespace {
 
 uint64_t recursion_misses(const bpf_program* prog) {

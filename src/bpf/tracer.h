@@ -61,6 +61,9 @@ class Tracer {
   Result<int> poll(int timeout_ms);
   // Hands over what is pending without waiting.
   Result<int> drain();
+  // Readable when the kernel has woken the ring buffer's reader (an epoll
+  // fd): for a reader that waits on other descriptors too.
+  int ring_fd() const;
 
   // Sum over CPUs of one kernel counter (enum sstrace_stat).
   uint64_t stat(sstrace_stat which) const;

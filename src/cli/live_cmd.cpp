@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -22,6 +23,8 @@
 #include "alerts/port_pressure.h"
 #include "bpf/btf_file.h"
 #include "bpf/owner_iter.h"
+#include "bpf/record_queue.h"
+#include "bpf/ring_reader.h"
 #include "bpf/tracer.h"
 #include "cli/live_view.h"
 #include "cli/output_option.h"
@@ -105,6 +108,8 @@ constexpr uint64_t kLostCheckNs = 10'000'000;
 // start counts every drop it ever had (alerts::ListenerDrops).
 constexpr uint64_t kNetnsRescanNs = 10'000'000'000;
 
+size_t queue_cap_bytes();
+
 class LiveStream {
  public:
   LiveStream(const Options& opts, MakeViews make_views)
@@ -119,6 +124,9 @@ class LiveStream {
   void setup_namespace();
   void setup_filter();
   void start_tracer();
+  void start_reader();
+  void take_records();
+  void catch_up();
   void push_prefilter(bpf::TracerConfig& cfg) const;
   void seed(const sys::SocketOwners& owners);
   void open_diags();
@@ -160,6 +168,12 @@ class LiveStream {
   model::ConnectionTable table_{[this](const model::Event& e) { on_event(e); }};
   model::Seeder seeder_{table_};
   std::unique_ptr<bpf::Tracer> tracer_;
+  // After seeding, a thread of its own empties the ring into queue_ and
+  // the loop takes records from there (bench/hotspots.md, item 14). Before
+  // it starts, records go straight to on_record(). Declared after tracer_:
+  // the reader stops before the tracer goes.
+  std::unique_ptr<bpf::RecordQueue> queue_;
+  std::unique_ptr<bpf::RingReader> reader_;
   // One NETLINK_SOCK_DIAG socket per namespace we follow (a netlink socket
   // answers for the namespace it was opened in).
   std::unordered_map<uint32_t, diag::SockDiag> diags_;
@@ -172,6 +186,8 @@ class LiveStream {
   uint64_t lost_reported_ = 0;
   uint64_t ringbuf_full_reported_ = 0;
   uint64_t missed_runs_reported_ = 0;
+  uint64_t queue_full_reported_ = 0;
+  size_t queue_cap_ = 0;
   uint64_t events_ = 0;
   bool pipe_closed_ = false;
   StreamFilter stream_filter_{filter_};  // filter_, as the stream applies it
@@ -249,7 +265,12 @@ void LiveStream::start_tracer() {
   cfg.ringbuf_bytes = opts_.ringbuf_kib * 1024;
   cfg.verbose = opts_.verbose;
   cfg.btf_path = opts_.btf_file;
-  auto t = bpf::Tracer::start(cfg, [this](const sstrace_record& r) { on_record(r); });
+  auto t = bpf::Tracer::start(cfg, [this](const sstrace_record& r) {
+    if (queue_)
+      queue_->push(r);
+    else
+      on_record(r);
+  });
   if (!t) throw FatalError(t.error().str());
   tracer_ = std::move(*t);
   table_.set_reset_reason_names(tracer_->reset_reason_names());
@@ -407,18 +428,68 @@ void LiveStream::reopen_output_if_asked() {
 void LiveStream::check_lost() {
   uint64_t ringbuf_full = tracer_->stat(SSTRACE_STAT_RINGBUF_DROPS);
   uint64_t missed_runs = tracer_->missed_runs();
-  if (ringbuf_full + missed_runs <= lost_reported_) return;
+  uint64_t queue_full = queue_ ? queue_->dropped() : 0;
+  if (ringbuf_full + missed_runs + queue_full <= lost_reported_) return;
   model::Event e;
   e.type = model::EventType::lost;
   e.ts_ns = sys::monotonic_now_ns();
   e.ringbuf_full = ringbuf_full - ringbuf_full_reported_;
   e.missed_runs = missed_runs - missed_runs_reported_;
-  e.count = e.ringbuf_full + e.missed_runs;
+  e.queue_full = queue_full - queue_full_reported_;
+  e.count = e.ringbuf_full + e.missed_runs + e.queue_full;
   write(e);
   loss_resync_.on_loss(e.ts_ns);
   ringbuf_full_reported_ = ringbuf_full;
   missed_runs_reported_ = missed_runs;
-  lost_reported_ = ringbuf_full + missed_runs;
+  queue_full_reported_ = queue_full;
+  lost_reported_ = ringbuf_full + missed_runs + queue_full;
+}
+
+// The hand-over point from the reader thread: every record it has queued,
+// in the kernel's order, through the same path as before the thread.
+void LiveStream::take_records() {
+  queue_->consume([this](const sstrace_record& r) { on_record(r); });
+}
+
+// "Everything the kernel has sent so far is applied": before a resync dump
+// and after it, before a SIGUSR1 table.
+void LiveStream::catch_up() {
+  if (!reader_) {
+    (void)tracer_->drain();
+    return;
+  }
+  if (!reader_->catch_up()) throw FatalError(reader_->failure()->str());
+  take_records();
+}
+
+// Memory the reader thread may fill while the main thread is behind: about
+// 400,000 records, a second and a half of the top churn rate's records
+// (bench/hotspots.md, item 14). Only a burst longer than that is lost.
+constexpr size_t kQueueCapBytes = size_t(64) << 20;
+
+// SSTRACE_TEST_QUEUE_KIB: a smaller cap, for the test that overflows it
+// (tests/e2e/live_queue_test.cpp); not an option a user needs.
+size_t queue_cap_bytes() {
+  const char* env = std::getenv("SSTRACE_TEST_QUEUE_KIB");
+  if (!env) return kQueueCapBytes;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long kib = std::strtoull(env, &end, 10);
+  if (errno != 0 || end == env || *end != '\0' || kib == 0 || kib > (1ull << 30) || env[0] == '-')
+    throw UsageError(
+        std::string("SSTRACE_TEST_QUEUE_KIB: not a size in KiB from 1 to 1073741824: ") + env);
+  return size_t(kib) << 10;
+}
+
+// After the privileges are dropped: the new thread inherits the dropped
+// set (capabilities are per thread), and its creator's nice value (run()).
+void LiveStream::start_reader() {
+  auto wake = sys::Wakeup::create();
+  if (!wake) throw FatalError(wake.error().str());
+  queue_ = std::make_unique<bpf::RecordQueue>(queue_cap_, std::move(*wake));
+  auto r = bpf::RingReader::start(*tracer_, *queue_);
+  if (!r) throw FatalError(r.error().str());
+  reader_ = std::move(*r);
 }
 
 // Every --interval: the listeners' sk_drops (skmem's `d`), against the
@@ -515,7 +586,7 @@ size_t LiveStream::resync(uint64_t now, ResyncScope scope) {
   req.states = scope == ResyncScope::all ? kAllTcpStates : kRequestStates;
   std::unordered_map<model::SockKey, bool, model::SockKeyHash> seen;
   std::vector<diag::SockInfo> differing;
-  (void)tracer_->drain();
+  catch_up();
   if (opts_.all_netns) open_diags();
   touched_.clear();
   resyncing_ = true;
@@ -530,7 +601,7 @@ size_t LiveStream::resync(uint64_t now, ResyncScope scope) {
       return 0;
     }
   }
-  (void)tracer_->drain();
+  catch_up();
   resyncing_ = false;
   size_t corrected = 0;
   for (const diag::SockInfo& s : differing)
@@ -576,13 +647,14 @@ void LiveStream::stream() {
       if (now >= deadline) break;
       timeout = int(std::min<uint64_t>(kPollMs, (deadline - now) / 1'000'000 + 1));
     }
-    auto n = tracer_->poll(timeout);
-    if (!n) throw FatalError(n.error().str());
-    // Before anything else is written: a SIGHUP that interrupted the poll
+    if (!queue_->wait(timeout)) throw FatalError(sys_error("cannot wait for records").str());
+    if (const Error* err = reader_->failure()) throw FatalError(err->str());
+    // Before anything else is written: a SIGHUP that interrupted the wait
     // (or arrived while the process was stopped across a rotation) leaves
-    // nothing buffered since the last flush, so every record read from
+    // nothing buffered since the last flush, so every record taken from
     // here on goes to the new file.
     reopen_output_if_asked();
+    take_records();
     now = sys::monotonic_now_ns();
     if (now >= next_lost_check) {
       check_lost();
@@ -592,7 +664,7 @@ void LiveStream::stream() {
     if (views_want_table() || sigusr1) {
       // A table written after a loss is the kernel's, not the ghosts'.
       if (loss_resync_.pending()) resync_after_loss(now);
-      (void)tracer_->drain();
+      catch_up();
       // Exact at the moment it is written: every minisocket is asked about
       // now, whatever its timer says (a FIN, an expiry, a reuse), and the
       // requests are the kernel's (born since the last look, or gone).
@@ -638,7 +710,12 @@ void LiveStream::stream() {
       next_reader_check = now + kReaderCheckNs;
     }
   }
-  (void)tracer_->drain();
+  // The reader's last pass may be a poll interval old: what came since is
+  // still in the ring, drained here into the queue.
+  reader_->stop();
+  if (auto n = tracer_->drain(); !n) throw FatalError(n.error().str());
+  queue_->publish();
+  take_records();
   table_.release_all_held();
   check_lost();
 }
@@ -648,8 +725,14 @@ void LiveStream::stream() {
 // item 10). The CPU it uses is what the events cost; the boost changes who
 // waits when the CPUs are saturated, not how much sstrace consumes.
 constexpr int kPriorityBoost = 4;
+// The ring-buffer reader thread's, beyond the stream's: it uses a few
+// percent of a CPU, but must get it within a fraction of a second or the
+// kernel's ring overflows; at the stream's own level it did not under
+// top-rate churn (bench/hotspots.md, item 14).
+constexpr int kReaderExtraBoost = 6;
 
 int LiveStream::run() {
+  queue_cap_ = queue_cap_bytes();
   check_privileges_and_btf();
   output_file_ = open_output_option(opts_);
   install_signal_handlers(output_file_.has_value());
@@ -682,7 +765,17 @@ int LiveStream::run() {
   start_tracer();
   seed(owners);
   // Attached, iterated, seeded: the rest of the run reads fds it holds.
-  drop_privileges(opts_);
+  {
+    // Lowering a nice value takes CAP_SYS_NICE, gone after the drop; the
+    // reader thread must start after it (it inherits the dropped set). So
+    // this thread takes the reader's level across the drop and the thread's
+    // creation, and gives it up right after.
+    sys::InheritedBoost reader_level(kReaderExtraBoost);
+    drop_privileges(opts_);
+    start_reader();
+    if (opts_.verbose)
+      std::fprintf(stderr, "sstrace: reader thread: %s\n", reader_level.description().c_str());
+  }
   stream();
   finish(sys::monotonic_now_ns());
   return 0;
@@ -700,6 +793,11 @@ void LiveStream::finish(uint64_t now) {
                  "sstrace: %llu connections in a closing state ended with no record of it; "
                  "a lookup found them gone (inferred CLOSE)\n",
                  static_cast<unsigned long long>(table_.unseen_ends()));
+  if (opts_.verbose && queue_)
+    std::fprintf(
+        stderr, "sstrace: reader queue: at most %llu records waiting (cap %zu KiB), %llu dropped\n",
+        static_cast<unsigned long long>(queue_->high_water()), queue_->cap_bytes() >> 10,
+        static_cast<unsigned long long>(queue_->dropped()));
   if (!write_events_) {
     flush();  // -s --quiet: the last summaries
     report_lost_on_stderr();
@@ -722,9 +820,10 @@ void LiveStream::finish(uint64_t now) {
 void LiveStream::report_lost_on_stderr() const {
   if (lost_reported_ == 0) return;
   std::fprintf(stderr,
-               "sstrace: %llu kernel records lost (%llu ring buffer full, %llu missed runs)\n",
+               "sstrace: %llu kernel records lost (%llu ring buffer full, %llu missed runs, %llu "
+               "reader queue full)\n",
                (unsigned long long)lost_reported_, (unsigned long long)ringbuf_full_reported_,
-               (unsigned long long)missed_runs_reported_);
+               (unsigned long long)missed_runs_reported_, (unsigned long long)queue_full_reported_);
 }
 
 }  // namespace

@@ -68,11 +68,13 @@ struct Metrics::Families {
                                 "Connections a listener dropped, by service port")),
         lost(family(prometheus::BuildCounter(), r, "sstrace_events_lost_total",
                     "Kernel records lost: ringbuf_full (a bigger --ringbuf-kib helps), "
-                    "missed_runs (BPF programs the kernel skipped)")),
+                    "missed_runs (BPF programs the kernel skipped), queue_full (the "
+                    "output behind the ring-buffer reader)")),
         build_info(family(prometheus::BuildGauge(), r, "sstrace_build_info",
                           "Always 1; the version of sstrace in its label")),
         lost_ringbuf_full(lost.Add({{"cause", "ringbuf_full"}})),
-        lost_missed_runs(lost.Add({{"cause", "missed_runs"}})) {}
+        lost_missed_runs(lost.Add({{"cause", "missed_runs"}})),
+        lost_queue_full(lost.Add({{"cause", "queue_full"}})) {}
 
   prometheus::Family<prometheus::Counter>& transitions;
   prometheus::Family<prometheus::Counter>& opened;
@@ -88,6 +90,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Counter& lost_ringbuf_full;
   prometheus::Counter& lost_missed_runs;
+  prometheus::Counter& lost_queue_full;
 };
 
 Metrics::Metrics(MetricsOptions opts)
@@ -220,6 +223,7 @@ void Metrics::observe(const model::Event& e) {
     case model::EventType::lost:
       if (e.ringbuf_full) f_->lost_ringbuf_full.Increment(double(e.ringbuf_full));
       if (e.missed_runs) f_->lost_missed_runs.Increment(double(e.missed_runs));
+      if (e.queue_full) f_->lost_queue_full.Increment(double(e.queue_full));
       break;
     case model::EventType::alert:
       // Rare (one per listener per interval at most): Family::Add finds

@@ -120,10 +120,12 @@ struct Event {
   // sync / table_end: sockets; lost: count; exit: events
   uint64_t count = 0;
   uint64_t lost_total = 0;  // exit
-  // lost: count = ringbuf_full + missed_runs, kept apart because they call
-  // for different remedies (a bigger ring, or a less loaded CPU).
+  // lost: count = ringbuf_full + missed_runs + queue_full, kept apart
+  // because they call for different remedies (a bigger ring, a less loaded
+  // CPU, a faster output).
   uint64_t ringbuf_full = 0;
   uint64_t missed_runs = 0;
+  uint64_t queue_full = 0;
   uint64_t missed_rtt_samples = 0;  // exit
   uint64_t prefiltered = 0;         // exit
 

@@ -192,6 +192,7 @@ class JsonEventWriter final : public EventWriter {
         w.field("count", e.count);
         w.field("ringbuf_full", e.ringbuf_full);
         w.field("missed_runs", e.missed_runs);
+        w.field("queue_full", e.queue_full);
         break;
       case EventType::sync:
       case EventType::table_end:

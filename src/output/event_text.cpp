@@ -230,14 +230,22 @@ class TextEventWriter final : public EventWriter {
   }
 
   // Says which remedy applies: a full ring buffer is a reader behind the
-  // kernel; skipped runs are softirqs nesting inside our programs.
+  // kernel; skipped runs are softirqs nesting inside our programs; a full
+  // reader queue is the formatting and writing behind the reader.
   static void write_lost(std::string& out, const model::Event& e) {
     append_int(out, e.count);
     out += " events lost (";
     append_int(out, e.ringbuf_full);
     out += " ring buffer full: try --ringbuf-kib; ";
     append_int(out, e.missed_runs);
-    out += " runs skipped by the kernel)";
+    out += " runs skipped by the kernel";
+    // Named only when it happened: it is rare, and the line stays short.
+    if (e.queue_full) {
+      out += "; ";
+      append_int(out, e.queue_full);
+      out += " reader queue full: the output is too slow";
+    }
+    out += ')';
   }
 
   static void write_close(std::string& out, const model::CloseSummary& s) {

@@ -21,4 +21,19 @@ std::string boost_priority(int levels) {
   return "priority raised: nice " + std::to_string(now) + " -> " + std::to_string(wanted);
 }
 
+InheritedBoost::InheritedBoost(int levels) {
+  errno = 0;
+  before_ = getpriority(PRIO_PROCESS, 0);
+  if (before_ == -1 && errno != 0) {
+    description_ = std::string("priority unchanged: ") + std::strerror(errno);
+    return;
+  }
+  description_ = boost_priority(levels);
+  changed_ = getpriority(PRIO_PROCESS, 0) != before_;
+}
+
+InheritedBoost::~InheritedBoost() {
+  if (changed_) setpriority(PRIO_PROCESS, 0, before_);
+}
+
 }  // namespace sstrace::sys

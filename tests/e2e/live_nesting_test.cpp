@@ -5,33 +5,13 @@
 // namespace's transitions at the top churn rate, where such nesting happens
 // many times a second on this 2-core machine.
 #include <cstdlib>
-#include <sstream>
 #include <string>
 
+#include "churn_beside_sstrace.h"
 #include "harness.h"
-#include "live_harness.h"
 
 namespace sstrace::e2e {
 namespace {
-
-struct NestingRun {
-  uint64_t kernel = 0, counter_misses = 0;
-  uint64_t state = 0, inferred = 0, lost = 0, missed_runs = 0, rescued = 0, connections = 0;
-};
-
-// Parses tests/e2e/scripts/nested_transitions.sh's report.
-NestingRun parse_report(const std::string& out) {
-  NestingRun r;
-  std::istringstream in(out);
-  for (std::string word; in >> word;) {
-    if (word == "counter") in >> r.kernel >> r.counter_misses;
-    if (word == "sstrace") in >> r.state >> r.inferred >> r.lost;
-    if (word == "missed_runs") in >> r.missed_runs;
-    if (word == "rescued") in >> r.rescued;
-    if (word == "churn") in >> r.connections;
-  }
-  return r;
-}
 
 TEST(LiveNesting, state_changes_that_interrupt_another_are_delivered_and_none_missed) {
   SSTRACE_REQUIRE_PRIVILEGES();
@@ -40,14 +20,11 @@ TEST(LiveNesting, state_changes_that_interrupt_another_are_delivered_and_none_mi
                                  "(configure with -DSSTRACE_BUILD_BENCH=ON)";
   // Nesting is a matter of timing: a run without any is no proof either
   // way, so try again (each run is a few seconds).
-  NestingRun r;
+  ChurnReport r;
   RunResult res;
   for (int attempt = 0; attempt < 3 && r.rescued == 0; ++attempt) {
-    res = run(
-        {std::string(SSTRACE_E2E_SCRIPTS) + "/nested_transitions.sh", sstrace_binary(), bench, "3"},
-        "", std::chrono::seconds(180));
+    r = churn_beside_sstrace(ChurnSetup{}, res);
     ASSERT_EQ(res.status, 0) << res.err;
-    r = parse_report(res.out);
   }
   ASSERT_GT(r.connections, 10'000u) << res.out;
   ASSERT_GT(r.rescued, 0u) << "no state change nested in three top-rate runs:\n" << res.out;
@@ -59,9 +36,7 @@ TEST(LiveNesting, state_changes_that_interrupt_another_are_delivered_and_none_mi
   // defect (issue 12's note), bounded here so that a regression of the rescue
   // fails at once.
   constexpr int64_t kUnexplained = 16;
-  const int64_t seen = int64_t(r.state - r.inferred + r.lost);
-  const int64_t made = int64_t(r.kernel + r.counter_misses);
-  EXPECT_LE(std::llabs(seen - made), kUnexplained) << res.out;
+  EXPECT_LE(std::llabs(r.written() + int64_t(r.lost) - r.made()), kUnexplained) << res.out;
   EXPECT_LE(r.missed_runs, uint64_t(kUnexplained)) << res.out;
 }
 

@@ -306,31 +306,51 @@ TEST(EventWildcard, a_dual_stack_ipv6_wildcard_is_spelled_as_ss_spells_it) {
     EXPECT_EQ(tl[i].substr(27, want_text[i].size()), want_text[i]) << tl[i];
 }
 
-TEST(EventLost, both_writers_split_the_count_by_cause) {
+// A lost event as each writer writes it: the JSON object and the text line.
+struct LostLines {
+  nlohmann::json json;
+  std::string text;
+};
+
+LostLines write_lost(uint64_t ringbuf_full, uint64_t missed_runs, uint64_t queue_full) {
   model::Event e;
   e.type = model::EventType::lost;
-  e.ringbuf_full = 40;
-  e.missed_runs = 2;
-  e.count = 42;
+  e.ringbuf_full = ringbuf_full;
+  e.missed_runs = missed_runs;
+  e.queue_full = queue_full;
+  e.count = ringbuf_full + missed_runs + queue_full;
   sys::WallClock clock;
   Captured json;
   auto jw = make_json_event_writer(json.file(), clock);
   jw->write(e);
-  ASSERT_TRUE(jw->flush());
-  const auto j = nlohmann::json::parse(json.lines().at(0));
-  EXPECT_EQ(j["type"], "lost");
-  EXPECT_EQ(j["count"], 42);
-  EXPECT_EQ(j["ringbuf_full"], 40);
-  EXPECT_EQ(j["missed_runs"], 2);
+  EXPECT_TRUE(jw->flush());
   Captured text;
   auto tw = make_text_event_writer(text.file(), clock, EventFormat{});
   tw->write(e);
-  ASSERT_TRUE(tw->flush());
-  const std::string line = text.lines().at(0);
-  EXPECT_NE(line.find("42 events lost (40 ring buffer full: try --ringbuf-kib; 2 runs skipped by "
-                      "the kernel)"),
+  EXPECT_TRUE(tw->flush());
+  return {nlohmann::json::parse(json.lines().at(0)), text.lines().at(0)};
+}
+
+TEST(EventLost, both_writers_split_the_count_by_cause) {
+  const LostLines l = write_lost(40, 2, 0);
+  EXPECT_EQ(l.json["type"], "lost");
+  EXPECT_EQ(l.json["count"], 42);
+  EXPECT_EQ(l.json["ringbuf_full"], 40);
+  EXPECT_EQ(l.json["missed_runs"], 2);
+  EXPECT_NE(l.text.find("42 events lost (40 ring buffer full: try --ringbuf-kib; 2 runs skipped by "
+                        "the kernel)"),
             std::string::npos)
-      << line;
+      << l.text;
+}
+
+TEST(EventLost, both_writers_name_records_the_reader_queue_refused) {
+  const LostLines l = write_lost(1, 2, 300);
+  EXPECT_EQ(l.json["count"], 303);
+  EXPECT_EQ(l.json["queue_full"], 300);
+  EXPECT_NE(l.text.find("303 events lost (1 ring buffer full: try --ringbuf-kib; 2 runs skipped by "
+                        "the kernel; 300 reader queue full: the output is too slow)"),
+            std::string::npos)
+      << l.text;
 }
 
 }  // namespace

@@ -7,12 +7,23 @@
 #   sstrace STATE INFERRED LOST    sstrace's state events, the inferred ones,
 #                                  and its exit event's lost
 #   missed_runs N                  summed over its lost events
+#   ringbuf_full N                 summed over its lost events
+#   queue_full N                   summed over its lost events
 #   rescued N                      from -v: changes the second program handled
+#   queue_peak N                   from -v: most records that waited in the
+#                                  reader queue at once
 #   churn CONNECTIONS
 #
-#   nested_transitions.sh SSTRACE BENCH_DIR SECONDS
+#   nested_transitions.sh SSTRACE BENCH_DIR SECONDS [RINGBUF_KIB [QUEUE_KIB]]
+#
+# RINGBUF_KIB: sstrace's --ringbuf-kib (default 131072; "default": its own
+# default); QUEUE_KIB: SSTRACE_TEST_QUEUE_KIB, the reader queue's cap (default:
+# sstrace's own).
 set -euo pipefail
-SSTRACE=$1 BENCH=$2 SECS=$3
+SSTRACE=$1 BENCH=$2 SECS=$3 RINGBUF_KIB=${4:-131072} QUEUE_KIB=${5:-}
+ring_args=()
+[[ $RINGBUF_KIB == default ]] || ring_args=(--ringbuf-kib "$RINGBUF_KIB")
+[[ -z $QUEUE_KIB ]] || export SSTRACE_TEST_QUEUE_KIB=$QUEUE_KIB
 NS=ssnest-$$
 OUT=$(mktemp /dev/shm/ssnest.XXXXXX)
 pids=()
@@ -29,9 +40,9 @@ ip -n "$NS" link set lo up
 counter=$!
 pids+=("$counter")
 for _ in $(seq 300); do grep -q '^ready' "$OUT.count" && break; sleep 0.1; done
-# A ring large enough that nothing is lost for want of room: what is
-# measured is the kernel skipping a program, not the reader's speed.
-"$SSTRACE" -v --json -N "$NS" --ringbuf-kib 131072 --duration 300 >"$OUT" 2>"$OUT.err" &
+# By default a ring large enough that nothing is lost for want of room: what
+# is measured is the kernel skipping a program, not the reader's speed.
+"$SSTRACE" -v --json -N "$NS" "${ring_args[@]}" --duration 300 >"$OUT" 2>"$OUT.err" &
 tracer=$!
 pids+=("$tracer")
 for _ in $(seq 600); do grep -q '^{"type":"sync"' "$OUT" && break; sleep 0.1; done
@@ -48,5 +59,13 @@ inferred=$(grep '^{"type":"state"' "$OUT" | grep -c '"inferred":true' || true)
 lost=$(grep '^{"type":"exit"' "$OUT" | sed -E 's/.*"lost":([0-9]+).*/\1/')
 echo "sstrace $state $inferred ${lost:-nan}"
 echo "missed_runs $(grep '^{"type":"lost"' "$OUT" | sed -E 's/.*"missed_runs":([0-9]+).*/\1/' | awk '{s += $1} END {print s + 0}')"
-echo "rescued $(sed -nE 's/^sstrace: ([0-9]+) state changes interrupted.*/\1/p' "$OUT.err")"
+for cause in ringbuf_full queue_full; do
+  echo "$cause $(grep '^{"type":"lost"' "$OUT" | sed -nE "s/.*\"$cause\":([0-9]+).*/\1/p" | awk '{s += $1} END {print s + 0}')"
+done
+# 0 where -v does not say (a build without the reader queue): an empty
+# word would end the test's parsing of every line after it.
+rescued=$(sed -nE 's/^sstrace: ([0-9]+) state changes interrupted.*/\1/p' "$OUT.err")
+peak=$(sed -nE 's/^sstrace: reader queue: at most ([0-9]+) records.*/\1/p' "$OUT.err")
+echo "rescued ${rescued:-0}"
+echo "queue_peak ${peak:-0}"
 echo "churn $conns"
