@@ -433,8 +433,13 @@ int enable_ktls(int fd, bool tx) {
   return 0;
 }
 
-TEST_F(TcpUlpDetails, ktls_matches_ss) {
-  // CI's kernel may have TLS as a module.
+// Disabled: the reference kernel (and so CI's) has no CONFIG_TLS and no
+// module to load, so this could only ever skip there, and a test that
+// always skips would pass as green. The kTLS text is held by the unit tests
+// (UlpText.*); on a kernel with kTLS run this with
+// --gtest_also_run_disabled_tests.
+TEST_F(TcpUlpDetails, DISABLED_ktls_matches_ss) {
+  // The kernel may have TLS as a module.
   (void)run({"modprobe", "tls"});
   const int listener = socks_->tcp_listen("127.0.0.1");
   const TcpPair pair = socks_->tcp_connect(listener);
