@@ -114,6 +114,7 @@ void read_conn(const json& j, RecordedEvent& r) {
   c.v6only = c.family == AF_INET6 && text(j, "laddr") == "::";
   c.state = state_field(j, "state");
   c.minisocket = flag(j, "minisocket");
+  c.request = flag(j, "request");  // a request minisocket (docs/events.md)
   c.owner = owner(j, "pid", "comm");
   c.last_owner = owner(j, "last_pid", "last_comm");
   r.has_conn = true;
@@ -239,6 +240,10 @@ void read_body(const json& j, RecordedEvent& r) {
       e.new_minisocket = r.conn.minisocket;
       e.old_us = number_or<int64_t>(j, "old_us", -1);
       e.inferred = flag(j, "inferred");
+      // The child taking over a reported request's cookie is the one
+      // transition the stream writes as SYN-RECV -> SYN-RECV.
+      e.old_request = !e.inferred && e.old_state == diag::TcpState::kSynRecv &&
+                      e.new_state == diag::TcpState::kSynRecv;
       e.in_connect = !e.inferred && undone_in_connect(e, r.conn);
       break;
     case EventType::rtt:
@@ -281,6 +286,7 @@ void read_body(const json& j, RecordedEvent& r) {
       e.count = number<uint64_t>(j, "count");
       e.ringbuf_full = number_or<uint64_t>(j, "ringbuf_full", 0);
       e.missed_runs = number_or<uint64_t>(j, "missed_runs", 0);
+      e.queue_full = number_or<uint64_t>(j, "queue_full", 0);
       break;
     case EventType::sync:
     case EventType::table_end:

@@ -87,6 +87,35 @@ TEST(ReplayLine, state_event_reads_back_as_written) {
   expect_same_conn(r.conn, c);
 }
 
+// A request minisocket's events carry `request`; its child's takeover of
+// the cookie is written SYN-RECV -> SYN-RECV and counts as the passive open.
+TEST(ReplayLine, requests_and_the_childs_takeover_read_back) {
+  model::Connection req = connection(AF_INET, "127.0.0.1", 80, "127.0.0.2", 41000);
+  req.state = diag::kSynRecv;
+  req.request = true;
+  model::Event seen;
+  seen.type = model::EventType::state;
+  seen.ts_ns = kTs;
+  seen.conn = &req;
+  seen.old_state = diag::kClose;
+  seen.new_state = diag::kSynRecv;
+  seen.inferred = true;
+  RecordedEvent r = read_back(seen);
+  EXPECT_TRUE(r.conn.request);
+  EXPECT_FALSE(r.event.old_request);
+
+  model::Connection child = req;
+  child.request = false;
+  model::Event takeover = seen;
+  takeover.conn = &child;
+  takeover.old_state = diag::kSynRecv;
+  takeover.inferred = false;
+  takeover.old_request = true;
+  r = read_back(takeover);
+  EXPECT_FALSE(r.conn.request);
+  EXPECT_TRUE(r.event.old_request);
+}
+
 TEST(ReplayLine, close_rtt_reset_and_connect_error_read_back) {
   model::Connection c = connection(AF_INET, "10.0.0.1", 40000, "10.0.0.2", 80);
   c.state = diag::kClose;
@@ -182,13 +211,15 @@ TEST(ReplayLine, counters_of_lost_sync_and_exit_read_back) {
   model::Event lost;
   lost.type = model::EventType::lost;
   lost.ts_ns = kTs;
-  lost.count = 5;
+  lost.count = 9;
   lost.ringbuf_full = 2;
   lost.missed_runs = 3;
+  lost.queue_full = 4;
   RecordedEvent r = read_back(lost);
-  EXPECT_EQ(r.event.count, 5u);
+  EXPECT_EQ(r.event.count, 9u);
   EXPECT_EQ(r.event.ringbuf_full, 2u);
   EXPECT_EQ(r.event.missed_runs, 3u);
+  EXPECT_EQ(r.event.queue_full, 4u);
   EXPECT_FALSE(r.has_conn);
 
   model::Event sync;
