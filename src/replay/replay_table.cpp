@@ -151,8 +151,7 @@ void ReplayTable::apply_snapshot(RecordedEvent& r) {
   }
   // The snapshot names the socket's first user as its pid and comm.
   std::vector<sys::SocketUser> users;
-  if (r.conn.owner.known())
-    users.push_back({r.conn.owner.comm, int(r.conn.owner.pid), 0});
+  if (r.conn.owner.known()) users.push_back({r.conn.owner.comm, int(r.conn.owner.pid), 0});
   model::Connection c = model::ConnectionTable::from_dump(s, users, r.event.ts_ns);
   if (c.state == TcpState::kListen) listeners_.insert(listener_key(c.key.netns, c.local.port));
   c.dir = seeded_direction(c);

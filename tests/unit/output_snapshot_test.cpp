@@ -786,7 +786,6 @@ TEST(SnapshotText, raw_from_proc_is_ss_wan_even_with_details) {
 
 // --- Text: what ss cannot show the same way ---------------------------------------
 
-
 TEST(SnapshotText, rates_without_n_and_no_header) {
   EXPECT_TRUE(matches_golden("tcp_tiH.txt", run_writer(false, format("iH"), tcp_world())));
 }
